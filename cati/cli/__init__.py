@@ -1,0 +1,50 @@
+"""The `cati` command: one group, a sub-command per task."""
+
+from __future__ import annotations
+
+import click
+
+from cati.cli.cases import cases
+from cati.cli.common import get_runtime
+from cati.cli.optout import optout
+from cati.cli.rounds import rounds
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cati")
+def main() -> None:
+    """Telephone follow-up surveys of citizens served by one-stop offices.
+
+    Settings come from environment variables (CATI_DATABASE_URL, CATI_TIMEZONE, …); see the
+    README.
+    """
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (creates the SQLite file and folder if needed)."""
+    from cati.migrate import upgrade
+
+    runtime = get_runtime()
+    upgrade(runtime.settings.database_url)
+    click.echo("database is up to date")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+def serve(host: str, port: int) -> None:
+    """Run the web application (development and small installations)."""
+    from cati.web import create_app
+
+    create_app(get_runtime()).run(host=host, port=port)
+
+
+main.add_command(cases)
+main.add_command(optout)
+main.add_command(rounds)

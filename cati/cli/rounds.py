@@ -1,0 +1,148 @@
+"""`cati rounds`: weekly survey rounds."""
+
+from __future__ import annotations
+
+import click
+
+from cati.cli.common import echo_json, get_runtime
+from cati.domain.weeks import IsoWeek
+from cati.models import Round
+from cati.services.rounds import (
+    MAX_SEED,
+    SamplingOptions,
+    list_rounds,
+    round_as_dict,
+    sample_round,
+)
+
+
+@click.group()
+def rounds() -> None:
+    """Weekly survey rounds."""
+
+
+def _week(_ctx, _param, value: str) -> IsoWeek:
+    try:
+        return IsoWeek.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@rounds.command("sample")
+@click.option("--week", required=True, callback=_week, help="ISO week, e.g. 2026-W47.")
+@click.option("--flow", default="mscore", show_default=True, help="Questionnaire of the round.")
+@click.option(
+    "--rate",
+    type=click.FloatRange(0, 1, min_open=True),
+    help="Share of the eligible citizens to sample  [default: 0.2]",
+)
+@click.option("--size", type=click.IntRange(0), help="Sample size (instead of --rate).")
+@click.option(
+    "--min-per-office",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0),
+    help="At least this many per office (capped by what the office has).",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, MAX_SEED),
+    help="Random seed; the same data and seed give the same members.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the round as JSON.")
+def rounds_sample(
+    week: IsoWeek,
+    flow: str,
+    rate: float | None,
+    size: int | None,
+    min_per_office: int,
+    seed: int | None,
+    as_json: bool,
+) -> None:
+    """Create the round of an ISO week: a stratified sample of eligible citizens.
+
+    Sampling a week that already has a round for this flow creates nothing and shows it.
+    """
+    if rate is not None and size is not None:
+        raise click.UsageError("give --rate or --size, not both")
+    runtime = get_runtime()
+    options = SamplingOptions(
+        flow=flow, rate=rate, size=size, min_per_office=min_per_office, seed=seed
+    )
+    with runtime.transaction() as session:
+        round_, created = sample_round(
+            session,
+            week,
+            options,
+            tz=runtime.settings.timezone,
+            resurvey_days=runtime.settings.resurvey_days,
+            now=runtime.clock(),
+        )
+        data = round_as_dict(session, round_, runtime.settings.timezone)
+    if as_json:
+        echo_json(data)
+    else:
+        if not created:
+            click.echo(f"round {round_.id} already exists for {week} ({flow}); nothing sampled")
+        _print_round(data)
+
+
+@rounds.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+def rounds_list(as_json: bool) -> None:
+    """List the rounds, newest week first."""
+    runtime = get_runtime()
+    with runtime.transaction() as session:
+        items = [_summary(r) for r in list_rounds(session)]
+    if as_json:
+        echo_json(items)
+        return
+    if not items:
+        click.echo("no rounds yet")
+    for item in items:
+        click.echo(
+            "{id:>4}  {week}  {flow:<10} {status:<7} frame {frame_size:>6}  "
+            "eligible {eligible:>6}  sampled {sampled:>5}".format(**item)
+        )
+
+
+@rounds.command("show")
+@click.argument("round_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the round as JSON.")
+def rounds_show(round_id: int, as_json: bool) -> None:
+    """Show a round, its per-office counts and its members."""
+    runtime = get_runtime()
+    with runtime.transaction() as session:
+        round_ = session.get(Round, round_id)
+        if round_ is None:
+            raise click.BadParameter(f"no round with id {round_id}", param_hint="ROUND_ID")
+        data = round_as_dict(session, round_, runtime.settings.timezone)
+    if as_json:
+        echo_json(data)
+    else:
+        _print_round(data)
+        click.echo("members: " + ", ".join(data["members"]))
+
+
+def _summary(round_: Round) -> dict:
+    return {
+        key: getattr(round_, key)
+        for key in ("id", "week", "flow", "status", "seed", "frame_size", "eligible", "sampled")
+    }
+
+
+def _print_round(data: dict) -> None:
+    click.echo(
+        f"round {data['id']}  week {data['week']}  flow {data['flow']}  "
+        f"status {data['status']}  seed {data['seed']}"
+    )
+    click.echo(f"  {data['week_start'][:16]} → {data['week_end'][:16]} (local time)")
+    click.echo(f"  {'office':<14} {'frame':>7} {'eligible':>9} {'sampled':>8}  name")
+    for office in data["offices"]:
+        click.echo(
+            f"  {office['office_code']:<14} {office['frame']:>7} {office['eligible']:>9} "
+            f"{office['sampled']:>8}  {office['office_name'] or ''}"
+        )
+    click.echo(
+        f"  {'total':<14} {data['frame_size']:>7} {data['eligible']:>9} {data['sampled']:>8}"
+    )

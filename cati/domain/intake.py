@@ -1,0 +1,251 @@
+"""Validation of completed-dossier records, whatever file or request they came from.
+
+A record is a mapping from canonical column names to raw values (strings from CSV or JSON,
+numbers and datetimes from spreadsheets). `parse_record` turns it into a `CaseRecord` or into
+the list of reasons it is rejected, each naming the column.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
+
+from cati.phone import PhoneType, normalize_phone
+
+
+class Channel(StrEnum):
+    IN_PERSON = "in_person"
+    ONLINE = "online"
+    POSTAL = "postal"
+
+
+COLUMNS = (
+    "dossier_code", "citizen_name", "phone", "office_code", "office_name", "procedure_code",
+    "procedure_name", "officer", "channel", "immediate_result", "received_at", "due_at",
+    "returned_at",
+)  # fmt: skip
+REQUIRED = ("dossier_code", "office_code", "received_at")
+
+_HEADER_ALIASES = {
+    "dossier_code": ("mã hồ sơ",),
+    "citizen_name": ("họ tên", "họ và tên", "người nộp"),
+    "phone": ("số điện thoại", "điện thoại"),
+    "office_code": ("mã đơn vị",),
+    "office_name": ("đơn vị", "bộ phận một cửa"),
+    "procedure_code": ("mã thủ tục",),
+    "procedure_name": ("tên thủ tục", "thủ tục"),
+    "officer": ("cán bộ tiếp nhận", "người tiếp nhận"),
+    "channel": ("hình thức nộp",),
+    "immediate_result": ("trả kết quả ngay",),
+    "received_at": ("ngày tiếp nhận",),
+    "due_at": ("ngày hẹn trả",),
+    "returned_at": ("ngày trả kết quả",),
+}
+_CHANNELS = {
+    Channel.IN_PERSON: ("in_person", "in person", "trực tiếp", "truc tiep"),
+    Channel.ONLINE: ("online", "trực tuyến", "truc tuyen"),
+    Channel.POSTAL: ("postal", "bưu chính", "buu chinh", "bcci", "bưu chính công ích"),
+}
+_TRUE = ("true", "1", "yes", "y", "có", "co", "x")
+_FALSE = ("false", "0", "no", "n", "không", "khong", "")
+_MAX_LENGTH = {
+    "dossier_code": 100, "citizen_name": 255, "phone": 64, "office_code": 64,
+    "office_name": 255, "procedure_code": 64, "procedure_name": 500, "officer": 255,
+}  # fmt: skip
+
+
+def fold(text: str) -> str:
+    """Compare-friendly form: NFC, case-folded, inner spaces collapsed, ends trimmed."""
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+_HEADER_LOOKUP = {fold(alias): column for column, aliases in _HEADER_ALIASES.items()
+                  for alias in (column, *aliases)}  # fmt: skip
+_CHANNEL_LOOKUP = {fold(v): channel for channel, values in _CHANNELS.items() for v in values}
+_BOOL_LOOKUP = {**{fold(v): True for v in _TRUE}, **{fold(v): False for v in _FALSE}}
+
+
+def canonical_column(header: str) -> str | None:
+    """The column an English or Vietnamese header stands for, or None."""
+    return _HEADER_LOOKUP.get(fold(header.lstrip("\ufeff")))
+
+
+class HeaderError(ValueError):
+    """The header row cannot be used: a required column is missing or one is given twice."""
+
+
+def map_headers(headers: Iterable[Any]) -> dict[int, str]:
+    """Map header positions to canonical column names; unknown headers are ignored."""
+    mapping: dict[int, str] = {}
+    seen: dict[str, str] = {}
+    for index, header in enumerate(headers):
+        label = "" if header is None else str(header)
+        column = canonical_column(label)
+        if column is None:
+            continue
+        if column in seen:
+            raise HeaderError(
+                f"columns {seen[column]!r} and {label!r} both mean {column!r}; keep one"
+            )
+        seen[column] = label
+        mapping[index] = column
+    missing = [column for column in REQUIRED if column not in seen]
+    if missing:
+        raise HeaderError(f"required column(s) missing: {', '.join(missing)}")
+    return mapping
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    line: int
+    column: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "column": self.column, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRecord:
+    dossier_code: str
+    citizen_name: str | None
+    phone_raw: str | None
+    phone: str | None
+    phone_type: PhoneType
+    office_code: str
+    office_name: str | None
+    procedure_code: str | None
+    procedure_name: str | None
+    officer: str | None
+    channel: Channel
+    immediate_result: bool
+    received_at: datetime
+    due_at: datetime | None
+    returned_at: datetime | None
+
+    @property
+    def has_callable_phone(self) -> bool:
+        return self.phone_type in (PhoneType.MOBILE, PhoneType.LANDLINE)
+
+
+def parse_record(raw: Mapping[str, Any], line: int, tz: tzinfo) -> CaseRecord | list[Rejection]:
+    """Validate one record; return it parsed, or every reason it is rejected."""
+    problems: list[Rejection] = []
+
+    def reject(column: str, reason: str) -> None:
+        problems.append(Rejection(line, column, reason))
+
+    text: dict[str, str | None] = {}
+    for column, limit in _MAX_LENGTH.items():
+        value = _text(raw.get(column))
+        if value is not None and len(value) > limit:
+            reject(column, f"longer than {limit} characters")
+        text[column] = value
+    for column in ("dossier_code", "office_code"):
+        if text[column] is None:
+            reject(column, "required value is missing")
+
+    channel = Channel.IN_PERSON
+    channel_raw = _text(raw.get("channel"))
+    if channel_raw is not None:
+        found = _CHANNEL_LOOKUP.get(fold(channel_raw))
+        if found is None:
+            reject("channel", f"unknown channel {channel_raw!r} (expected in_person, online, "
+                              "postal, Trực tiếp, Trực tuyến, Bưu chính or BCCI)")
+        else:
+            channel = found
+
+    immediate_raw = _text(raw.get("immediate_result")) or ""
+    immediate = _BOOL_LOOKUP.get(fold(immediate_raw))
+    if immediate is None:
+        reject("immediate_result", f"not a yes/no value: {immediate_raw!r}")
+
+    dates: dict[str, datetime | None] = {}
+    for column in ("received_at", "due_at", "returned_at"):
+        try:
+            dates[column] = parse_local_datetime(raw.get(column), tz)
+        except ValueError as exc:
+            dates[column] = None
+            reject(column, str(exc))
+    if dates["received_at"] is None and not any(p.column == "received_at" for p in problems):
+        reject("received_at", "required value is missing")
+    received, returned = dates["received_at"], dates["returned_at"]
+    if received and returned and returned < received:
+        reject("returned_at", "result returned before the dossier was received")
+
+    if problems:
+        return problems
+    phone = normalize_phone(text["phone"])
+    return CaseRecord(
+        dossier_code=text["dossier_code"],  # type: ignore[arg-type]
+        citizen_name=text["citizen_name"],
+        phone_raw=text["phone"],
+        phone=phone.e164,
+        phone_type=phone.type,
+        office_code=text["office_code"],  # type: ignore[arg-type]
+        office_name=text["office_name"],
+        procedure_code=text["procedure_code"],
+        procedure_name=text["procedure_name"],
+        officer=text["officer"],
+        channel=channel,
+        immediate_result=bool(immediate),
+        received_at=received,  # type: ignore[arg-type]
+        due_at=dates["due_at"],
+        returned_at=returned,
+    )
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # spreadsheets hand phone numbers and codes over as floats
+    text = unicodedata.normalize("NFC", str(value)).strip()
+    return text or None
+
+
+_DATE = re.compile(
+    r"(?:(\d{4})-(\d{1,2})-(\d{1,2})|(\d{1,2})/(\d{1,2})/(\d{4}))"
+    r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?"
+)
+
+
+def parse_local_datetime(value: Any, tz: tzinfo) -> datetime | None:
+    """Parse a local date or date-time into a UTC instant; None for an empty value.
+
+    Accepted: 2026-11-16, 2026-11-16 09:30, 16/11/2026, 16/11/2026 09:30 (day first), seconds
+    optional, and datetime/date objects from spreadsheets. A date alone means 00:00 local.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        local = value if value.tzinfo else value.replace(tzinfo=tz)
+        return local.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=tz).astimezone(UTC)
+    text = str(value).strip()
+    return _parse_date_text(text, tz) if text else None
+
+
+@lru_cache(maxsize=65536)
+def _parse_date_text(text: str, tz: tzinfo) -> datetime:
+    match = _DATE.fullmatch(text)
+    if not match:
+        raise ValueError(
+            f"cannot read date {text!r} (use 2026-11-16, 16/11/2026, optionally with HH:MM)"
+        )
+    iso_y, iso_m, iso_d, d, m, y, hh, mm, ss = match.groups()
+    year, month, day = (int(iso_y), int(iso_m), int(iso_d)) if iso_y else (int(y), int(m), int(d))
+    try:
+        local = datetime(
+            year, month, day, int(hh or 0), int(mm or 0), int(ss or 0), tzinfo=tz
+        )
+    except ValueError:
+        raise ValueError(f"impossible date or time {text!r}") from None
+    return local.astimezone(UTC)

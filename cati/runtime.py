@@ -1,0 +1,41 @@
+"""What a command, request or job needs to run: settings, a session factory and a clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from cati.config import Settings
+from cati.db import make_engine, make_session_factory
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    session_factory: sessionmaker
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Runtime:
+        return cls(settings, make_session_factory(make_engine(settings.database_url)))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: committed when the block ends, rolled back if it raises."""
+        session = self.session_factory()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()

@@ -1,0 +1,260 @@
+"""Case intake: read dossier files and upsert their records by dossier code."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from cati.domain.intake import (
+    COLUMNS,
+    CaseRecord,
+    HeaderError,
+    Rejection,
+    map_headers,
+    parse_record,
+)
+from cati.models import Case, Office
+
+CHUNK_SIZE = 5000
+_COMPARED = (
+    "citizen_name", "phone_raw", "phone", "phone_type", "office_id", "procedure_code",
+    "procedure_name", "officer", "channel", "immediate_result", "received_at", "due_at",
+    "returned_at",
+)  # fmt: skip
+
+
+class CaseFileError(Exception):
+    """The file as a whole cannot be read (format, encoding, header)."""
+
+
+class StrictImportAborted(Exception):
+    """A strict import met rejections: the caller's transaction must be rolled back."""
+
+    def __init__(self, summary: ImportSummary) -> None:
+        super().__init__(f"{len(summary.rejected)} rejection(s); nothing stored")
+        self.summary = summary
+
+
+@dataclass
+class ImportSummary:
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    no_phone: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "imported": self.imported,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": [r.as_dict() for r in self.rejected],
+            "no_phone": self.no_phone,
+        }
+
+
+@dataclass
+class CaseFile:
+    rows: Iterator[tuple[int, dict[str, Any]]]
+    total_lines: int | None
+
+
+def read_case_file(path: str | Path) -> CaseFile:
+    """Open a CSV (UTF-8, optional BOM, comma or semicolon) or .xlsx file of dossiers."""
+    path = Path(path)
+    if not path.is_file():
+        raise CaseFileError(f"{path}: no such file")
+    suffix = path.suffix.casefold()
+    if suffix == ".xlsx":
+        return _read_xlsx(path)
+    if suffix in (".xls", ".ods"):
+        raise CaseFileError(f"{path}: {suffix} is not supported; save the sheet as .xlsx or CSV")
+    return _read_csv(path)
+
+
+def _read_csv(path: Path) -> CaseFile:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CaseFileError(
+            f"{path}: line {line}: not UTF-8 text (export the file as CSV UTF-8)"
+        ) from None
+    first_line = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first_line.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise CaseFileError(f"{path}: the file is empty") from None
+    except csv.Error as exc:
+        raise CaseFileError(f"{path}: line 1: {exc}") from None
+    mapping = _header_mapping(path, header)
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        line = reader.line_num + 1
+        try:
+            for values in reader:
+                if any(values):
+                    yield line, {col: values[i] for i, col in mapping.items() if i < len(values)}
+                line = reader.line_num + 1
+        except csv.Error as exc:
+            raise CaseFileError(f"{path}: line {line}: {exc}") from None
+
+    return CaseFile(rows(), text.count("\n"))
+
+
+def _read_xlsx(path: Path) -> CaseFile:
+    import openpyxl  # imported here: only spreadsheet imports pay for it
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+        raise CaseFileError(f"{path}: not a readable .xlsx workbook ({exc})") from None
+    sheet = book.worksheets[0]
+    rows_iter = enumerate(sheet.iter_rows(values_only=True), start=1)
+    for line, values in rows_iter:
+        if any(v not in (None, "") for v in values):
+            mapping = _header_mapping(path, values)
+            break
+    else:
+        book.close()
+        raise CaseFileError(f"{path}: the first sheet is empty")
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        try:
+            for line, values in rows_iter:
+                if any(v not in (None, "") for v in values):
+                    yield line, {col: values[i] for i, col in mapping.items() if i < len(values)}
+        finally:
+            book.close()
+
+    return CaseFile(rows(), sheet.max_row)
+
+
+def _header_mapping(path: Path, header: Iterable[Any]) -> dict[int, str]:
+    try:
+        return map_headers(header)
+    except HeaderError as exc:
+        raise CaseFileError(f"{path}: line 1: {exc}") from None
+
+
+def import_records(
+    session: Session,
+    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    *,
+    tz: tzinfo,
+    now: datetime,
+    strict: bool = False,
+    on_progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Validate and upsert dossier records (line number, raw record) by dossier code.
+
+    1. Each record is parsed; a bad one, or a dossier code already seen in this input, is
+       rejected with its line, column and reason.
+    2. Valid records are written in chunks: new codes inserted, changed ones updated, identical
+       ones counted as unchanged.
+    3. With `strict`, writing stops at the first rejection and the rest is still checked, so
+       that every rejection is reported; then `StrictImportAborted` is raised, carrying a
+       summary that stores nothing, for the caller's transaction to roll back.
+    """
+    summary = ImportSummary()
+    offices = {code: (oid, name) for oid, code, name in session.execute(
+        select(Office.id, Office.code, Office.name))}  # fmt: skip
+    seen: dict[str, int] = {}
+    chunk: list[CaseRecord] = []
+    done = 0
+    for line, raw in rows:
+        result = parse_record(raw, line, tz)
+        if isinstance(result, CaseRecord) and result.dossier_code in seen:
+            result = [Rejection(line, "dossier_code",
+                                f"dossier code already on line {seen[result.dossier_code]}")]
+        if isinstance(result, list):
+            summary.rejected.extend(result)
+        else:
+            seen[result.dossier_code] = line
+            chunk.append(result)
+        if len(chunk) >= CHUNK_SIZE:
+            _write_chunk(session, chunk, offices, now, summary, strict)
+            chunk = []
+        done += 1
+        if on_progress and done % 1000 == 0:
+            on_progress(1000)
+    _write_chunk(session, chunk, offices, now, summary, strict)
+    if on_progress:
+        on_progress(done % 1000)
+    if strict and summary.rejected:
+        raise StrictImportAborted(ImportSummary(rejected=summary.rejected))
+    return summary
+
+
+def _write_chunk(
+    session: Session,
+    records: list[CaseRecord],
+    offices: dict[str, tuple[int, str | None]],
+    now: datetime,
+    summary: ImportSummary,
+    strict: bool,
+) -> None:
+    summary.no_phone += sum(1 for r in records if not r.has_callable_phone)
+    if not records or (strict and summary.rejected):
+        return
+    existing = {
+        row.dossier_code: row
+        for row in session.execute(
+            select(Case.id, Case.dossier_code, *(getattr(Case, c) for c in _COMPARED)).where(
+                Case.dossier_code.in_([r.dossier_code for r in records])
+            )
+        )
+    }
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for record in records:
+        values = _case_values(session, record, offices)
+        old = existing.get(record.dossier_code)
+        if old is None:
+            inserts.append({**values, "created_at": now, "updated_at": now})
+        elif any(getattr(old, column) != values[column] for column in _COMPARED):
+            updates.append({**values, "id": old.id, "updated_at": now})
+        else:
+            summary.unchanged += 1
+    if inserts:
+        session.execute(insert(Case.__table__), inserts)
+    if updates:
+        session.execute(update(Case), updates)
+    summary.imported += len(inserts)
+    summary.updated += len(updates)
+
+
+def _case_values(
+    session: Session, record: CaseRecord, offices: dict[str, tuple[int, str | None]]
+) -> dict[str, Any]:
+    office = offices.get(record.office_code)
+    if office is None:
+        office_id = session.scalar(
+            insert(Office).values(code=record.office_code, name=record.office_name)
+            .returning(Office.id)
+        )  # fmt: skip
+        offices[record.office_code] = (office_id, record.office_name)
+    else:
+        office_id, name = office
+        if record.office_name and record.office_name != name:
+            session.execute(update(Office).where(Office.id == office_id)
+                            .values(name=record.office_name))  # fmt: skip
+            offices[record.office_code] = (office_id, record.office_name)
+    values = {column: getattr(record, column) for column in COLUMNS if column not in
+              ("phone", "office_code", "office_name")}  # fmt: skip
+    values.update(phone_raw=record.phone_raw, phone=record.phone,
+                  phone_type=str(record.phone_type), channel=str(record.channel),
+                  office_id=office_id)  # fmt: skip
+    return values

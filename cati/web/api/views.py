@@ -1,0 +1,57 @@
+"""API routes: authenticate, hand the payload to a service, answer JSON."""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import abort, jsonify, request
+
+from cati.domain.intake import canonical_column
+from cati.services.intake import StrictImportAborted, import_records
+from cati.web.api import bp
+from cati.web.runtime import get_runtime
+
+MAX_CASES_PER_REQUEST = 50_000
+
+
+@bp.before_request
+def require_token():
+    token = get_runtime().settings.api_token
+    given = request.headers.get("Authorization", "")
+    scheme, _, value = given.partition(" ")
+    if not token or scheme.lower() != "bearer" or not hmac.compare_digest(
+        value.strip().encode(), token.encode()
+    ):
+        response = jsonify(error="a valid 'Authorization: Bearer <CATI_API_TOKEN>' is required")
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="cati"'
+        abort(response)
+
+
+@bp.post("/cases")
+def post_cases():
+    """Upsert a JSON list of dossier records; `?strict=1` stores nothing if one is rejected.
+
+    Records use the import's column names (English or Vietnamese); `line` in a rejection is the
+    record's 1-based position in the list.
+    """
+    payload = request.get_json(silent=True)
+    if isinstance(payload, dict) and isinstance(payload.get("cases"), list):
+        payload = payload["cases"]
+    if not isinstance(payload, list) or not all(isinstance(item, dict) for item in payload):
+        return {"error": "the body must be a JSON list of case objects"}, 400
+    if len(payload) > MAX_CASES_PER_REQUEST:
+        return {"error": f"at most {MAX_CASES_PER_REQUEST} cases per request"}, 413
+    strict = request.args.get("strict", "").lower() in ("1", "true", "yes")
+    records = [
+        (position, {canonical_column(key) or key: value for key, value in item.items()})
+        for position, item in enumerate(payload, start=1)
+    ]
+    runtime = get_runtime()
+    try:
+        with runtime.transaction() as session:
+            summary = import_records(session, records, tz=runtime.settings.timezone,
+                                     now=runtime.clock(), strict=strict)  # fmt: skip
+    except StrictImportAborted as exc:
+        return exc.summary.as_dict(), 422
+    return summary.as_dict(), 200

@@ -1,0 +1,51 @@
+"""Factories for test data: small functions with sensible defaults, overridable per test."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cati.models import Case, Office
+from tests.conftest import NOW, TZ
+
+_serial = itertools.count(1)
+
+
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    """A Vietnamese wall-clock time as an aware datetime."""
+    return datetime(year, month, day, hour, minute, tzinfo=TZ)
+
+
+def create_office(session: Session, code: str = "DH", name: str | None = None) -> Office:
+    office = session.scalar(select(Office).where(Office.code == code))
+    if office is None:
+        office = Office(code=code, name=name or f"Office {code}")
+        session.add(office)
+        session.flush()
+    return office
+
+
+def create_case(session: Session, **values) -> Case:
+    """A case eligible for the 2026-W47 round unless told otherwise."""
+    n = next(_serial)
+    office = create_office(session, values.pop("office_code", "DH"))
+    defaults = {
+        "dossier_code": f"HS-{n:06d}",
+        "citizen_name": "Nguyễn Văn An",
+        "phone": f"+8491{n:07d}",
+        "phone_type": "mobile",
+        "channel": "in_person",
+        "immediate_result": False,
+        "received_at": local(2026, 11, 10, 9),
+        "returned_at": local(2026, 11, 18, 10),
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    defaults.update(values)
+    case = Case(office_id=office.id, **defaults)
+    session.add(case)
+    session.flush()
+    return case
