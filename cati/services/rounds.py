@@ -7,8 +7,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, cast, exists, func, insert, literal, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import Select
 
 from cati.domain.intake import Channel
 from cati.domain.sampling import allocate, sample_size
@@ -17,6 +36,16 @@ from cati.models import Case, Member, Office, OptOut, Round, RoundOffice, RoundS
 from cati.phone import PhoneType
 
 MAX_SEED = 2**63 - 1
+# Scratch table of one sampling run; temporary, so private to its connection.
+_POOL = Table(
+    "sampling_pool",
+    MetaData(),
+    Column("case_id", Integer),
+    Column("office_id", Integer),
+    Column("phone", String(20)),
+    Column("sample_key", BigInteger),
+    prefixes=["TEMPORARY"],
+)
 DEFAULT_RATE = 0.2
 
 
@@ -48,8 +77,9 @@ def sample_round(
     2. Eligible: in person, not an immediate result, a callable phone not opted out and not
        sampled by another round whose week starts less than `resurvey_days` away.
     3. One member per phone: the phone's most recently returned eligible dossier.
-    4. The sample size is split across offices (`allocate`), and each office's members are the
-       eligible cases with the smallest seeded hash key, all in one INSERT … SELECT.
+    4. The sample size is split across offices (`allocate`), and each office's members are its
+       eligible cases with the smallest seeded pseudo-random keys.
+    All of it runs as set-based SQL; only the per-office counts come back to Python.
     An existing round for the same week and flow is returned unchanged.
     """
     existing = get_round(session, week, options.flow)
@@ -57,18 +87,30 @@ def sample_round(
         return existing, False
     seed = random.SystemRandom().randrange(2**31) if options.seed is None else options.seed
     start, end = week.bounds_utc(tz)
-    in_week = and_(Case.returned_at >= start, Case.returned_at < end)
 
     frame = dict(
         session.execute(
-            select(Case.office_id, func.count()).where(in_week).group_by(Case.office_id)
+            select(Case.office_id, func.count())
+            .where(Case.returned_at >= start, Case.returned_at < end)
+            .group_by(Case.office_id)
         ).all()
     )
-    eligible_cases = _eligible_cases(in_week, start, resurvey_days)
+    # The eligible cases are found once, into a temporary table: counting them and choosing
+    # the members both read it.
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        # Sorting a week of cases spills to disk with the default 4 MB; this transaction only.
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+    _POOL.drop(connection, checkfirst=True)
+    _POOL.create(connection)
+    session.execute(
+        insert(_POOL).from_select(
+            ["case_id", "office_id", "phone", "sample_key"],
+            _eligible_cases(start, end, resurvey_days, seed),
+        )
+    )
     eligible = dict(
-        session.execute(
-            select(eligible_cases.c.office_id, func.count()).group_by(eligible_cases.c.office_id)
-        ).all()
+        session.execute(select(_POOL.c.office_id, func.count()).group_by(_POOL.c.office_id)).all()
     )
     rate = None if options.size is not None else (options.rate or DEFAULT_RATE)
     total = sample_size(sum(eligible.values()), rate=rate, size=options.size)
@@ -102,65 +144,61 @@ def sample_round(
     session.flush()
 
     ranked = select(
-        eligible_cases,
+        _POOL,
         func.row_number()
-        .over(
-            partition_by=eligible_cases.c.office_id,
-            order_by=(_sample_key(eligible_cases.c.id, seed), eligible_cases.c.id),
-        )
+        .over(partition_by=_POOL.c.office_id, order_by=(_POOL.c.sample_key, _POOL.c.case_id))
         .label("rank"),
     ).subquery("ranked")
-    chosen = (
-        select(literal(round_.id), ranked.c.id, ranked.c.office_id, ranked.c.phone)
-        .join(
-            RoundOffice,
-            and_(RoundOffice.round_id == round_.id, RoundOffice.office_id == ranked.c.office_id),
+    # The quotas are few (one per office): inline them rather than trust a join plan.
+    quota_of = {office_id: n for office_id, n in quotas.items() if n}
+    if quota_of:
+        quota = case(quota_of, value=ranked.c.office_id, else_=0)
+        chosen = select(
+            literal(round_.id), ranked.c.case_id, ranked.c.office_id, ranked.c.phone
+        ).where(ranked.c.rank <= quota)
+        session.execute(
+            insert(Member).from_select(["round_id", "case_id", "office_id", "phone"], chosen)
         )
-        .where(ranked.c.rank <= RoundOffice.sampled)
-    )
-    session.execute(
-        insert(Member).from_select(["round_id", "case_id", "office_id", "phone"], chosen)
-    )
+    _POOL.drop(connection)
     return round_, True
 
 
-def _eligible_cases(in_week: ColumnElement[bool], week_start: datetime, resurvey_days: int):
-    """Eligible cases of the week, one per phone (the latest returned), as a subquery."""
+def _eligible_cases(start: datetime, end: datetime, resurvey_days: int, seed: int) -> Select:
+    """Eligible cases returned in [start, end), one per phone, with their sample key."""
+
+    def callable_in_person_in_week(case) -> tuple[ColumnElement[bool], ...]:
+        return (
+            case.returned_at >= start,
+            case.returned_at < end,
+            case.channel == Channel.IN_PERSON.value,
+            case.immediate_result.is_(False),
+            case.phone_type.in_([PhoneType.MOBILE.value, PhoneType.LANDLINE.value]),
+            case.phone.is_not(None),
+        )
+
     other_round = aliased(Round)
     window = timedelta(days=resurvey_days)
-    recently_sampled = (
-        select(Member.id)
-        .join(other_round, other_round.id == Member.round_id)
-        .where(
-            Member.phone == Case.phone,
-            other_round.week_start_at > week_start - window,
-            other_round.week_start_at < week_start + window,
-        )
+    recently_sampled = exists().where(
+        Member.phone == Case.phone,
+        other_round.id == Member.round_id,
+        other_round.week_start_at > start - window,
+        other_round.week_start_at < start + window,
     )
-    candidates = (
-        select(
-            Case.id,
-            Case.office_id,
-            Case.phone,
-            func.row_number()
-            .over(partition_by=Case.phone, order_by=(Case.returned_at.desc(), Case.id.desc()))
-            .label("phone_rank"),
-        )
-        .where(
-            in_week,
-            Case.channel == Channel.IN_PERSON.value,
-            Case.immediate_result.is_(False),
-            Case.phone_type.in_([PhoneType.MOBILE.value, PhoneType.LANDLINE.value]),
-            Case.phone.is_not(None),
-            ~exists().where(OptOut.phone == Case.phone),
-            ~exists(recently_sampled),
-        )
-        .subquery("candidates")
+    # One member per phone: a case is dropped when the same phone has a later eligible one.
+    later = aliased(Case)
+    later_dossier = exists().where(
+        later.phone == Case.phone,
+        *callable_in_person_in_week(later),
+        or_(
+            later.returned_at > Case.returned_at,
+            and_(later.returned_at == Case.returned_at, later.id > Case.id),
+        ),
     )
-    return (
-        select(candidates.c.id, candidates.c.office_id, candidates.c.phone)
-        .where(candidates.c.phone_rank == 1)
-        .subquery("eligible")
+    return select(Case.id, Case.office_id, Case.phone, _sample_key(Case.id, seed)).where(
+        *callable_in_person_in_week(Case),
+        ~exists().where(OptOut.phone == Case.phone),
+        ~recently_sampled,
+        ~later_dossier,
     )
 
 

@@ -123,7 +123,6 @@ def upgrade() -> None:
         batch_op.create_index("ix_members_phone", ["phone"], unique=False)
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("members", schema=None) as batch_op:
         batch_op.drop_index("ix_members_phone")

@@ -19,8 +19,10 @@ def require_token():
     token = get_runtime().settings.api_token
     given = request.headers.get("Authorization", "")
     scheme, _, value = given.partition(" ")
-    if not token or scheme.lower() != "bearer" or not hmac.compare_digest(
-        value.strip().encode(), token.encode()
+    if (
+        not token
+        or scheme.lower() != "bearer"
+        or not hmac.compare_digest(value.strip().encode(), token.encode())
     ):
         response = jsonify(error="a valid 'Authorization: Bearer <CATI_API_TOKEN>' is required")
         response.status_code = 401
@@ -36,8 +38,6 @@ def post_cases():
     record's 1-based position in the list.
     """
     payload = request.get_json(silent=True)
-    if isinstance(payload, dict) and isinstance(payload.get("cases"), list):
-        payload = payload["cases"]
     if not isinstance(payload, list) or not all(isinstance(item, dict) for item in payload):
         return {"error": "the body must be a JSON list of case objects"}, 400
     if len(payload) > MAX_CASES_PER_REQUEST:
