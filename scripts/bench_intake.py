@@ -3,7 +3,8 @@
 
 Baseline, measured in the same run on the same database: parse the same file with `csv` and
 insert the raw rows with one `executemany` into a bare table. Target: at most 3x the baseline.
-The import is the real one (`read_case_file` + `import_records`, one transaction), on a fresh
+The import is the real one (`read_case_file` + `import_case_file`, as `cati cases import`
+does, in one transaction), on a fresh
 migrated database; a second import of the same file (every row unchanged) is shown too.
 
 Usage: scripts/bench_intake.py [--rows N] [--repeats K]
@@ -25,7 +26,7 @@ from benchlib import backends, best_of, report, scratch_database
 
 from cati.db import make_engine, make_session_factory
 from cati.migrate import upgrade
-from cati.services.intake import import_records, read_case_file
+from cati.services.intake import import_case_file, read_case_file
 from cati.synthetic import generate_cases, write_cases_csv
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -76,7 +77,7 @@ def real_import(url: str, path: Path) -> tuple[float, float, dict]:
 
     def run() -> None:
         with factory() as session:
-            result = import_records(session, read_case_file(path).rows, tz=TZ, now=NOW)
+            result = import_case_file(session, read_case_file(path), tz=TZ, now=NOW)
             session.commit()
         summary.update(result.as_dict())
 

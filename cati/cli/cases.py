@@ -11,7 +11,7 @@ from cati.cli.common import echo_json, get_runtime
 from cati.services.intake import (
     CaseFileError,
     StrictImportAborted,
-    import_records,
+    import_case_file,
     read_case_file,
 )
 
@@ -39,8 +39,9 @@ def cases_import(path: Path, strict: bool, as_json: bool) -> None:
         with runtime.transaction() as session:
             progress = _progress_bar(case_file.total_lines)
             with progress as bar:
-                summary = import_records(
-                    session, case_file.rows, tz=runtime.settings.timezone,
+                summary = import_case_file(
+                    session,
+                    case_file, tz=runtime.settings.timezone,
                     now=runtime.clock(), strict=strict, on_progress=bar.update,
                 )  # fmt: skip
     except CaseFileError as exc:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from cati.models import Case, Office
 from cati.services import intake
 from cati.services.intake import (
+    CHUNK_SIZE,
     CaseFileError,
     ImportSummary,
     StrictImportAborted,
@@ -465,10 +466,10 @@ def test_strict_import_without_rejections_stores_everything(session):
 
 def test_progress_adds_up_to_the_number_of_records(session):
     calls: list[int] = []
-    rows = numbered(*(record(dossier_code=f"HS-{i:04d}") for i in range(1001)))
+    rows = numbered(*(record(dossier_code=f"HS-{i:05d}") for i in range(CHUNK_SIZE + 1)))
     summary = import_records(session, rows, tz=TZ, now=NOW, on_progress=calls.append)
-    assert summary.imported == 1001
-    assert calls == [1000, 1]
+    assert summary.imported == CHUNK_SIZE + 1
+    assert calls == [CHUNK_SIZE, 1]
 
 
 def test_records_from_a_spreadsheet(session):
@@ -485,3 +486,36 @@ def test_records_from_a_spreadsheet(session):
     assert case.received_at == datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
     assert case.returned_at == datetime(2026, 11, 22, 17, 10, tzinfo=UTC)
     assert (case.immediate_result, case.channel) == (True, "postal")
+
+
+def test_file_import_in_a_helper_process_matches_the_in_process_import(session, tmp_path):
+    from cati.services.intake import import_case_file
+    from cati.synthetic import generate_cases, write_cases_csv
+
+    path = tmp_path / "week.csv"
+    write_cases_csv(path, generate_cases("2026-W47", 2 * CHUNK_SIZE + 17, seed=3))
+    with session.begin_nested() as nested:
+        expected = import_records(session, read_case_file(path).rows, tz=TZ, now=NOW)
+        nested.rollback()
+    calls: list[int] = []
+    summary = import_case_file(
+        session, read_case_file(path), tz=TZ, now=NOW, on_progress=calls.append
+    )
+    assert summary == expected
+    assert summary.imported == 2 * CHUNK_SIZE + 17
+    assert sum(calls) == 2 * CHUNK_SIZE + 17
+    assert session.scalar(select(func.count()).select_from(Case)) == summary.imported
+
+
+def test_file_import_reports_a_broken_file_from_the_helper_process(session, tmp_path):
+    from cati.services.intake import import_case_file
+
+    path = tmp_path / "broken.csv"
+    # A runaway quote swallows the rest of the file into one field, past csv's size limit.
+    runaway = "\n".join(f"HS-{i},QT,16/11/2026" for i in range(3, 20_000))
+    path.write_text(
+        f'dossier_code,office_code,received_at\nHS-1,QT,16/11/2026\nHS-2,QT,"{runaway}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(CaseFileError, match=r"broken\.csv: line 3"):
+        import_case_file(session, read_case_file(path), tz=TZ, now=NOW)
