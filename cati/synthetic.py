@@ -15,9 +15,7 @@ millions of rows.  Standard library only.
 Procedure codes follow the shape of the national TTHC database (``1.001193``) but are
 illustrative; office prefixes of dossier codes likewise.
 
-Command line (for demos)::
-
-    python -m cati.synthetic 2026-W47 1000 cases.csv [--seed 0] [--canonical-headers]
+From the command line: ``cati cases generate --week 2026-W47 --count 1000 --output cases.csv``.
 """
 
 from __future__ import annotations
@@ -30,6 +28,8 @@ from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 from operator import itemgetter
 
+from cati.domain import intake
+
 __all__ = [
     "COLUMNS",
     "OFFICES",
@@ -39,11 +39,7 @@ __all__ = [
     "write_cases_csv",
 ]
 
-COLUMNS: tuple[str, ...] = (
-    "dossier_code", "citizen_name", "phone", "office_code", "office_name", "procedure_code",
-    "procedure_name", "officer", "channel", "immediate_result", "received_at", "due_at",
-    "returned_at",
-)  # fmt: skip
+COLUMNS = intake.COLUMNS  # the canonical column names of the intake
 
 VIETNAMESE_HEADERS: dict[str, str] = {
     "dossier_code": "Mã hồ sơ",
@@ -66,25 +62,70 @@ VIETNAMESE_HEADERS: dict[str, str] = {
 # --------------------------------------------------------------------------------------------
 
 _OFFICE_DATA: tuple[tuple[str, str, str, int, tuple[str, ...]], ...] = (
-    ("QT-TTHCC", "Trung tâm Phục vụ hành chính công tỉnh Quảng Trị", "000.00.01.H52", 24,
-     ("Lê Thị Thu Hiền", "Nguyễn Văn Quang", "Trần Thị Mỹ Linh", "Hoàng Đức Thịnh")),
-    ("QT-DONGHA", "Bộ phận một cửa thành phố Đông Hà", "000.00.12.H52", 20,
-     ("Phan Thị Ngọc Ánh", "Võ Văn Hùng", "Lê Quang Huy", "Nguyễn Thị Hồng Nhung")),
-    ("QT-TXQT", "Bộ phận một cửa thị xã Quảng Trị", "000.00.13.H52", 7,
-     ("Trần Đình Phúc", "Hồ Thị Thanh Tâm", "Lê Văn Tài")),
-    ("QT-HAILANG", "Bộ phận một cửa huyện Hải Lăng", "000.00.20.H52", 9,
-     ("Nguyễn Thị Lệ Thủy", "Văn Đức Long", "Phạm Thị Hoài")),
-    ("QT-TRIEUPHONG", "Bộ phận một cửa huyện Triệu Phong", "000.00.19.H52", 9,
-     ("Lê Thị Kim Oanh", "Trần Văn Sỹ", "Nguyễn Hữu Phước")),
-    ("QT-GIOLINH", "Bộ phận một cửa huyện Gio Linh", "000.00.16.H52", 8,
-     ("Hoàng Thị Mai", "Đặng Văn Toàn", "Nguyễn Thị Thanh Hương")),
-    ("QT-VINHLINH", "Bộ phận một cửa huyện Vĩnh Linh", "000.00.14.H52", 9,
-     ("Trần Thị Diệu Linh", "Lê Văn Bình", "Hoàng Anh Tuấn", "Nguyễn Thị Phương Thảo")),
-    ("QT-CAMLO", "Bộ phận một cửa huyện Cam Lộ", "000.00.18.H52", 7,
-     ("Võ Thị Hằng", "Phan Văn Trung", "Lê Thị Ngọc Trâm")),
-    ("QT-HUONGHOA", "Bộ phận một cửa huyện Hướng Hóa", "000.00.15.H52", 7,
-     ("Hồ Văn Thắng", "Nguyễn Thị Quỳnh Như", "Lê Văn Hoàng")),
-)  # fmt: skip
+    (
+        "QT-TTHCC",
+        "Trung tâm Phục vụ hành chính công tỉnh Quảng Trị",
+        "000.00.01.H52",
+        24,
+        ("Lê Thị Thu Hiền", "Nguyễn Văn Quang", "Trần Thị Mỹ Linh", "Hoàng Đức Thịnh"),
+    ),
+    (
+        "QT-DONGHA",
+        "Bộ phận một cửa thành phố Đông Hà",
+        "000.00.12.H52",
+        20,
+        ("Phan Thị Ngọc Ánh", "Võ Văn Hùng", "Lê Quang Huy", "Nguyễn Thị Hồng Nhung"),
+    ),
+    (
+        "QT-TXQT",
+        "Bộ phận một cửa thị xã Quảng Trị",
+        "000.00.13.H52",
+        7,
+        ("Trần Đình Phúc", "Hồ Thị Thanh Tâm", "Lê Văn Tài"),
+    ),
+    (
+        "QT-HAILANG",
+        "Bộ phận một cửa huyện Hải Lăng",
+        "000.00.20.H52",
+        9,
+        ("Nguyễn Thị Lệ Thủy", "Văn Đức Long", "Phạm Thị Hoài"),
+    ),
+    (
+        "QT-TRIEUPHONG",
+        "Bộ phận một cửa huyện Triệu Phong",
+        "000.00.19.H52",
+        9,
+        ("Lê Thị Kim Oanh", "Trần Văn Sỹ", "Nguyễn Hữu Phước"),
+    ),
+    (
+        "QT-GIOLINH",
+        "Bộ phận một cửa huyện Gio Linh",
+        "000.00.16.H52",
+        8,
+        ("Hoàng Thị Mai", "Đặng Văn Toàn", "Nguyễn Thị Thanh Hương"),
+    ),
+    (
+        "QT-VINHLINH",
+        "Bộ phận một cửa huyện Vĩnh Linh",
+        "000.00.14.H52",
+        9,
+        ("Trần Thị Diệu Linh", "Lê Văn Bình", "Hoàng Anh Tuấn", "Nguyễn Thị Phương Thảo"),
+    ),
+    (
+        "QT-CAMLO",
+        "Bộ phận một cửa huyện Cam Lộ",
+        "000.00.18.H52",
+        7,
+        ("Võ Thị Hằng", "Phan Văn Trung", "Lê Thị Ngọc Trâm"),
+    ),
+    (
+        "QT-HUONGHOA",
+        "Bộ phận một cửa huyện Hướng Hóa",
+        "000.00.15.H52",
+        7,
+        ("Hồ Văn Thắng", "Nguyễn Thị Quỳnh Như", "Lê Văn Hoàng"),
+    ),
+)
 
 OFFICES: tuple[tuple[str, str], ...] = tuple((code, name) for code, name, *_ in _OFFICE_DATA)
 
@@ -103,8 +144,14 @@ _PROCEDURE_DATA: tuple[tuple[str, str, int, str, int, bool], ...] = (
     ("2.000884", "Chứng thực chữ ký trong các giấy tờ, văn bản", 1, "both", 5, True),
     ("2.000635", "Cấp bản sao trích lục hộ tịch", 1, "both", 4, True),
     ("1.004227", "Cấp giấy chứng nhận quyền sử dụng đất lần đầu", 15, "district", 6, False),
-    ("1.004221", "Đăng ký biến động quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất",
-     10, "both", 7, False),
+    (
+        "1.004221",
+        "Đăng ký biến động quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất",
+        10,
+        "both",
+        7,
+        False,
+    ),
     ("1.009994", "Cấp giấy phép xây dựng nhà ở riêng lẻ", 15, "district", 4, False),
     ("2.000720", "Đăng ký thành lập hộ kinh doanh", 3, "district", 5, False),
     ("1.004194", "Đăng ký thường trú", 7, "district", 5, False),
@@ -112,7 +159,7 @@ _PROCEDURE_DATA: tuple[tuple[str, str, int, str, int, bool], ...] = (
     ("2.001955", "Cấp phiếu lý lịch tư pháp cho công dân Việt Nam", 10, "province", 4, False),
     ("1.002804", "Cấp đổi giấy phép lái xe", 5, "province", 5, False),
     ("2.001610", "Đăng ký thành lập doanh nghiệp tư nhân", 3, "province", 2, False),
-)  # fmt: skip
+)
 
 PROCEDURES: tuple[tuple[str, str], ...] = tuple((code, name) for code, name, *_ in _PROCEDURE_DATA)
 
@@ -141,29 +188,147 @@ _RING = 4096  # repeat citizens are drawn from this many most recent rows
 # --------------------------------------------------------------------------------------------
 
 _SURNAMES: tuple[tuple[str, int], ...] = (
-    ("Nguyễn", 300), ("Trần", 100), ("Lê", 110), ("Phạm", 50), ("Hoàng", 60), ("Phan", 45),
-    ("Võ", 50), ("Đặng", 20), ("Bùi", 15), ("Đỗ", 15), ("Hồ", 30), ("Ngô", 15),
-    ("Dương", 10), ("Lý", 5), ("Trương", 15), ("Đoàn", 10), ("Văn", 10), ("Mai", 8),
-    ("Lương", 7), ("Cao", 7), ("Hà", 6), ("Đinh", 8), ("Huỳnh", 8), ("Thái", 5),
-)  # fmt: skip
-_MIDDLE_MALE = ("Văn", "Văn", "Văn", "Hữu", "Đức", "Minh", "Quang", "Công", "Xuân", "Đình",
-                "Thanh", "Ngọc", "Anh", "Trọng", "Tiến")  # fmt: skip
-_MIDDLE_FEMALE = ("Thị", "Thị", "Thị", "Thị", "Ngọc", "Thu", "Thanh", "Minh", "Hồng", "Kim",
-                  "Phương", "Bảo", "Khánh", "Mỹ", "Diệu")  # fmt: skip
+    ("Nguyễn", 300),
+    ("Trần", 100),
+    ("Lê", 110),
+    ("Phạm", 50),
+    ("Hoàng", 60),
+    ("Phan", 45),
+    ("Võ", 50),
+    ("Đặng", 20),
+    ("Bùi", 15),
+    ("Đỗ", 15),
+    ("Hồ", 30),
+    ("Ngô", 15),
+    ("Dương", 10),
+    ("Lý", 5),
+    ("Trương", 15),
+    ("Đoàn", 10),
+    ("Văn", 10),
+    ("Mai", 8),
+    ("Lương", 7),
+    ("Cao", 7),
+    ("Hà", 6),
+    ("Đinh", 8),
+    ("Huỳnh", 8),
+    ("Thái", 5),
+)
+_MIDDLE_MALE = (
+    "Văn",
+    "Văn",
+    "Văn",
+    "Hữu",
+    "Đức",
+    "Minh",
+    "Quang",
+    "Công",
+    "Xuân",
+    "Đình",
+    "Thanh",
+    "Ngọc",
+    "Anh",
+    "Trọng",
+    "Tiến",
+)
+_MIDDLE_FEMALE = (
+    "Thị",
+    "Thị",
+    "Thị",
+    "Thị",
+    "Ngọc",
+    "Thu",
+    "Thanh",
+    "Minh",
+    "Hồng",
+    "Kim",
+    "Phương",
+    "Bảo",
+    "Khánh",
+    "Mỹ",
+    "Diệu",
+)
 _SECOND_MIDDLE_MALE = ("Minh", "Anh", "Quốc", "Hoàng", "Gia", "Đăng", "Thế")
 _SECOND_MIDDLE_FEMALE = ("Thu", "Ngọc", "Thanh", "Hoài", "Phương", "Mỹ", "Kim", "Bích")
 _GIVEN_MALE = (
-    "An", "Bảo", "Bình", "Cường", "Dũng", "Duy", "Đạt", "Hải", "Hiếu", "Hoàng", "Hùng",
-    "Huy", "Khánh", "Khoa", "Long", "Lâm", "Mạnh", "Nam", "Nghĩa", "Phúc", "Phong", "Quân",
-    "Quang", "Sơn", "Tài", "Thắng", "Thành", "Tiến", "Toàn", "Trung", "Tuấn", "Tùng", "Việt",
-    "Vinh", "Lợi", "Hòa", "Thịnh", "Sang", "Kiên", "Nhân",
-)  # fmt: skip
+    "An",
+    "Bảo",
+    "Bình",
+    "Cường",
+    "Dũng",
+    "Duy",
+    "Đạt",
+    "Hải",
+    "Hiếu",
+    "Hoàng",
+    "Hùng",
+    "Huy",
+    "Khánh",
+    "Khoa",
+    "Long",
+    "Lâm",
+    "Mạnh",
+    "Nam",
+    "Nghĩa",
+    "Phúc",
+    "Phong",
+    "Quân",
+    "Quang",
+    "Sơn",
+    "Tài",
+    "Thắng",
+    "Thành",
+    "Tiến",
+    "Toàn",
+    "Trung",
+    "Tuấn",
+    "Tùng",
+    "Việt",
+    "Vinh",
+    "Lợi",
+    "Hòa",
+    "Thịnh",
+    "Sang",
+    "Kiên",
+    "Nhân",
+)
 _GIVEN_FEMALE = (
-    "Anh", "Chi", "Dung", "Giang", "Hà", "Hạnh", "Hằng", "Hiền", "Hoa", "Hương", "Hường",
-    "Lan", "Linh", "Loan", "Mai", "My", "Nga", "Ngọc", "Nhung", "Oanh", "Phương", "Quỳnh",
-    "Thảo", "Thủy", "Trang", "Tuyết", "Vân", "Yến", "Nhi", "Tâm", "Huyền", "Lành", "Sương",
-    "Thoa", "Hậu", "Ly",
-)  # fmt: skip
+    "Anh",
+    "Chi",
+    "Dung",
+    "Giang",
+    "Hà",
+    "Hạnh",
+    "Hằng",
+    "Hiền",
+    "Hoa",
+    "Hương",
+    "Hường",
+    "Lan",
+    "Linh",
+    "Loan",
+    "Mai",
+    "My",
+    "Nga",
+    "Ngọc",
+    "Nhung",
+    "Oanh",
+    "Phương",
+    "Quỳnh",
+    "Thảo",
+    "Thủy",
+    "Trang",
+    "Tuyết",
+    "Vân",
+    "Yến",
+    "Nhi",
+    "Tâm",
+    "Huyền",
+    "Lành",
+    "Sương",
+    "Thoa",
+    "Hậu",
+    "Ly",
+)
 _FOUR_PART_SHARE = 0.12
 
 # --------------------------------------------------------------------------------------------
@@ -174,25 +339,68 @@ _FOUR_PART_SHARE = 0.12
 # 0896-0899 are in use.
 _MOBILE_PREFIXES: tuple[tuple[str, int], ...] = (
     # Viettel
-    ("032", 5), ("033", 5), ("034", 4), ("035", 5), ("036", 5), ("037", 5), ("038", 4),
-    ("039", 5), ("086", 5), ("096", 8), ("097", 8), ("098", 8),
+    ("032", 5),
+    ("033", 5),
+    ("034", 4),
+    ("035", 5),
+    ("036", 5),
+    ("037", 5),
+    ("038", 4),
+    ("039", 5),
+    ("086", 5),
+    ("096", 8),
+    ("097", 8),
+    ("098", 8),
     # VinaPhone
-    ("081", 3), ("082", 3), ("083", 3), ("084", 3), ("085", 3), ("088", 4), ("091", 7),
+    ("081", 3),
+    ("082", 3),
+    ("083", 3),
+    ("084", 3),
+    ("085", 3),
+    ("088", 4),
+    ("091", 7),
     ("094", 6),
     # MobiFone
-    ("070", 3), ("076", 2), ("077", 3), ("078", 2), ("079", 2), ("0896", 1), ("0897", 1),
-    ("0898", 1), ("0899", 1), ("090", 6),
+    ("070", 3),
+    ("076", 2),
+    ("077", 3),
+    ("078", 2),
+    ("079", 2),
+    ("0896", 1),
+    ("0897", 1),
+    ("0898", 1),
+    ("0899", 1),
+    ("090", 6),
     ("093", 5),
     # Vietnamobile, Gmobile
-    ("056", 1), ("058", 1), ("059", 1),
-)  # fmt: skip
+    ("056", 1),
+    ("058", 1),
+    ("059", 1),
+)
 # Pre-2018 11-digit mobile prefixes (Viettel, MobiFone, VinaPhone, Vietnamobile, Gmobile).
 _LEGACY_PREFIXES = (
-    "0162", "0163", "0164", "0165", "0166", "0167", "0168", "0169",
-    "0120", "0121", "0122", "0126", "0128",
-    "0123", "0124", "0125", "0127", "0129",
-    "0186", "0188", "0199",
-)  # fmt: skip
+    "0162",
+    "0163",
+    "0164",
+    "0165",
+    "0166",
+    "0167",
+    "0168",
+    "0169",
+    "0120",
+    "0121",
+    "0122",
+    "0126",
+    "0128",
+    "0123",
+    "0124",
+    "0125",
+    "0127",
+    "0129",
+    "0186",
+    "0188",
+    "0199",
+)
 _BAD_FIXED = ("", "", "", "", "không có", "không có", "123", "0", "chưa cung cấp")
 
 # --------------------------------------------------------------------------------------------
@@ -251,8 +459,9 @@ _RETURN_DAY_TABLE = _lookup(_RETURN_DAY_WEIGHTS)
 
 def _immediate_probability() -> float:
     """P(returned at once | in person and quick procedure) giving ``_IMMEDIATE_SHARE`` overall."""
-    in_person = (sum(w for _, person, w in _CHANNEL_DATA if person)
-                 / sum(w for *_, w in _CHANNEL_DATA))  # fmt: skip
+    in_person = sum(w for _, person, w in _CHANNEL_DATA if person) / sum(
+        w for *_, w in _CHANNEL_DATA
+    )
     quick = 0.0
     office_total = sum(row[3] for row in _OFFICE_DATA)
     for i, row in enumerate(_OFFICE_DATA):
@@ -307,9 +516,11 @@ def generate_cases(
     year, number, monday = _parse_week(week)
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise ValueError(f"count must be a non-negative integer, not {count!r}")
-    for label, share in (("bad_phone_share", bad_phone_share),
-                         ("legacy_phone_share", legacy_phone_share),
-                         ("repeat_citizen_share", repeat_citizen_share)):  # fmt: skip
+    for label, share in (
+        ("bad_phone_share", bad_phone_share),
+        ("legacy_phone_share", legacy_phone_share),
+        ("repeat_citizen_share", repeat_citizen_share),
+    ):
         if not 0.0 <= share <= 1.0:
             raise ValueError(f"{label} must be between 0 and 1, not {share!r}")
     if bad_phone_share + legacy_phone_share > 1.0:
@@ -318,9 +529,14 @@ def generate_cases(
     # platforms, and different for every (week, seed).
     rng = random.Random(f"cati.synthetic:{year}-W{number:02d}:{seed}")
     return _generate(
-        rng, number, monday, count,
-        float(bad_phone_share), float(legacy_phone_share), float(repeat_citizen_share),
-    )  # fmt: skip
+        rng,
+        number,
+        monday,
+        count,
+        float(bad_phone_share),
+        float(legacy_phone_share),
+        float(repeat_citizen_share),
+    )
 
 
 def _generate(
@@ -346,8 +562,9 @@ def _generate(
         (code, name, prefix, officers, len(officers), _PROCEDURE_TABLES[i])
         for i, (code, name, prefix, _w, officers) in enumerate(_OFFICE_DATA)
     )
-    procedures = tuple((code, name, days_, quick) for code, name, days_, _l, _w, quick
-                       in _PROCEDURE_DATA)  # fmt: skip
+    procedures = tuple(
+        (code, name, days_, quick) for code, name, days_, _l, _w, quick in _PROCEDURE_DATA
+    )
     channels = tuple((label, person) for label, person, _w in _CHANNEL_DATA)
     office_table, channel_table, day_table = _OFFICE_TABLE, _CHANNEL_TABLE, _RETURN_DAY_TABLE
     surnames, mobile = _SURNAME_TABLE, _MOBILE_TABLE
@@ -446,8 +663,9 @@ def _generate(
         if in_person and quick and rand() < p_immediate:
             immediate = "x"
             day = day_table[int(rand() * table)]
-            ret_min = (sat_minutes[int(rand() * n_sat)] if day == 5
-                       else wd_minutes[int(rand() * n_wd)])  # fmt: skip
+            ret_min = (
+                sat_minutes[int(rand() * n_sat)] if day == 5 else wd_minutes[int(rand() * n_wd)]
+            )
             ret_idx = recv_idx = due_idx = day + base
             recv_min = max(450, ret_min - 3 - int(rand() * 40))
         else:
@@ -464,8 +682,9 @@ def _generate(
                     day, ret_min = int(rand() * 6), odd_minutes[int(rand() * n_odd)]
             else:
                 day = day_table[int(rand() * table)]
-                ret_min = (sat_minutes[int(rand() * n_sat)] if day == 5
-                           else wd_minutes[int(rand() * n_wd)])  # fmt: skip
+                ret_min = (
+                    sat_minutes[int(rand() * n_sat)] if day == 5 else wd_minutes[int(rand() * n_wd)]
+                )
             if rand() < late_share:
                 lag = nominal + 1 + int(rand() * 5)
                 if lag > max_lag:
@@ -476,8 +695,11 @@ def _generate(
             recv_idx = ret_idx - lag
             if is_sunday[recv_idx]:  # no intake on Sundays: the Monday after, or Saturday
                 recv_idx += 1 if lag > 1 else -1
-            recv_min = (sat_minutes[int(rand() * n_sat)] if is_saturday[recv_idx]
-                        else wd_minutes[int(rand() * n_wd)])  # fmt: skip
+            recv_min = (
+                sat_minutes[int(rand() * n_sat)]
+                if is_saturday[recv_idx]
+                else wd_minutes[int(rand() * n_wd)]
+            )
             due_idx = recv_idx + nominal
             if is_sunday[due_idx]:
                 due_idx += 1
@@ -532,31 +754,3 @@ def write_cases_csv(
             writerow(values(row))
             written += 1
     return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="python -m cati.synthetic", description="Write synthetic dossiers to a CSV file."
-    )
-    parser.add_argument("week", help="ISO week, e.g. 2026-W47")
-    parser.add_argument("count", type=int)
-    parser.add_argument("path")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--canonical-headers", action="store_true",
-                        help="English column names, UTF-8 without BOM")  # fmt: skip
-    parser.add_argument("--delimiter", default=",")
-    args = parser.parse_args(argv)
-    try:
-        rows = generate_cases(args.week, args.count, args.seed)
-    except ValueError as exc:
-        parser.error(str(exc))
-    written = write_cases_csv(args.path, rows, vietnamese_headers=not args.canonical_headers,
-                              delimiter=args.delimiter)  # fmt: skip
-    print(f"wrote {written} rows to {args.path}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -35,9 +35,17 @@ NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 WEEK = IsoWeek(2026, 47)
 TARGET = 3.0
 CASE_COLUMNS = (
-    "dossier_code", "phone", "phone_type", "office_id", "channel", "immediate_result",
-    "received_at", "returned_at", "created_at", "updated_at",
-)  # fmt: skip
+    "dossier_code",
+    "phone",
+    "phone_type",
+    "office_id",
+    "channel",
+    "immediate_result",
+    "received_at",
+    "returned_at",
+    "created_at",
+    "updated_at",
+)
 
 
 def populate(url: str, cases: int) -> None:
@@ -48,27 +56,42 @@ def populate(url: str, cases: int) -> None:
     start, _ = WEEK.bounds_utc(TZ)
     with engine.begin() as conn:
         # A fresh database numbers rows from 1: offices 1-9, cases 1-N, the round 1.
-        insert_rows(conn, Office.__table__, ("code", "name"),
-                    [(f"OFFICE-{i}", f"Office {i}") for i in range(1, 10)])  # fmt: skip
+        insert_rows(
+            conn,
+            Office.__table__,
+            ("code", "name"),
+            [(f"OFFICE-{i}", f"Office {i}") for i in range(1, 10)],
+        )
         batch = []
         for n in range(cases):
             roll = rng.random()
             phone = f"+849{rng.randrange(10**8):08d}" if roll > 0.01 else None
             returned = start + timedelta(seconds=rng.randrange(7 * 86400))
-            batch.append((
-                f"HS-{n:08d}", phone, "mobile" if phone else "invalid",
-                1 + min(8, int(rng.expovariate(0.4))),
-                "in_person" if roll < 0.78 else ("online" if roll < 0.93 else "postal"),
-                rng.random() < 0.05, returned - timedelta(days=rng.randrange(1, 20)), returned,
-                NOW, NOW,
-            ))  # fmt: skip
+            batch.append(
+                (
+                    f"HS-{n:08d}",
+                    phone,
+                    "mobile" if phone else "invalid",
+                    1 + min(8, int(rng.expovariate(0.4))),
+                    "in_person" if roll < 0.78 else ("online" if roll < 0.93 else "postal"),
+                    rng.random() < 0.05,
+                    returned - timedelta(days=rng.randrange(1, 20)),
+                    returned,
+                    NOW,
+                    NOW,
+                )
+            )
             if len(batch) == 50_000:
                 insert_rows(conn, Case.__table__, CASE_COLUMNS, batch)
                 batch = []
         insert_rows(conn, Case.__table__, CASE_COLUMNS, batch)
         phones = [p for (p,) in conn.execute(text("SELECT phone FROM cases WHERE id % 97 = 0"))]
-        insert_rows(conn, OptOut.__table__, ("phone", "created_at"),
-                    [(p, NOW) for p in phones[: len(phones) // 2] if p])  # fmt: skip
+        insert_rows(
+            conn,
+            OptOut.__table__,
+            ("phone", "created_at"),
+            [(p, NOW) for p in phones[: len(phones) // 2] if p],
+        )
         # Last week's round, whose members must not be sampled again.
         last = WEEK.shifted(-1)
         last_start, last_end = last.bounds_utc(TZ)
@@ -91,8 +114,12 @@ def populate(url: str, cases: int) -> None:
             ),
             [(str(last), "mscore", "open", 1, 0.1, 5, last_start, last_end, 0, 0, 0, NOW)],
         )
-        insert_rows(conn, RoundOffice.__table__, ("round_id", "office_id", "frame", "eligible",
-                    "sampled"), [(1, 1, 0, 0, 0)])  # fmt: skip
+        insert_rows(
+            conn,
+            RoundOffice.__table__,
+            ("round_id", "office_id", "frame", "eligible", "sampled"),
+            [(1, 1, 0, 0, 0)],
+        )
         insert_rows(
             conn,
             Member.__table__,
@@ -120,21 +147,30 @@ def measure(url: str) -> tuple[float, float, Round]:
                             AND r.week_start_at < :high)
     """).bindparams(no=False)
     type_ = Case.__table__.c.returned_at.type
-    params = {k: v for k, v in {"start": start, "end": end, "low": start - window,
-              "high": start + window}.items()}  # fmt: skip
+    params = {
+        k: v
+        for k, v in {
+            "start": start,
+            "end": end,
+            "low": start - window,
+            "high": start + window,
+        }.items()
+    }
     with engine.connect() as conn:
         bind = type_.bind_processor(conn.dialect)
         params = {k: bind(v) for k, v in params.items()}
         counted: list[int] = []
-        baseline = best_of(REPEATS, lambda: counted.append(
-            conn.execute(count_sql, params).scalar_one()))  # fmt: skip
+        baseline = best_of(
+            REPEATS, lambda: counted.append(conn.execute(count_sql, params).scalar_one())
+        )
 
     result: list[Round] = []
 
     def run() -> None:
         with factory() as session:
-            round_, _ = sample_round(session, WEEK, SamplingOptions(rate=0.1, seed=11), tz=TZ,
-                                     resurvey_days=90, now=NOW)  # fmt: skip
+            round_, _ = sample_round(
+                session, WEEK, SamplingOptions(rate=0.1, seed=11), tz=TZ, resurvey_days=90, now=NOW
+            )
             session.commit()
             result.append(round_)
 

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import os
-import secrets
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-
-from cati.db import make_engine
+from cati.testing import temporary_database
 
 
 def backends() -> list[str]:
@@ -31,22 +27,12 @@ def postgres_server() -> str | None:
 @contextmanager
 def scratch_database(backend: str) -> Iterator[str]:
     """A new empty database for one measurement, removed afterwards."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="cati-bench-") as folder:
-            yield f"sqlite:///{Path(folder) / 'bench.db'}"
-        return
-    server = postgres_server()
-    assert server
-    name = f"cati_bench_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = make_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    server = postgres_server() if backend == "postgresql" else None
+    with (
+        tempfile.TemporaryDirectory(prefix="cati-bench-") as folder,
+        temporary_database(server, Path(folder), "cati_bench") as url,
+    ):
+        yield url
 
 
 def best_of(

@@ -7,7 +7,6 @@ server URL; a new database is created on it for this run and dropped at the end)
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,8 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from cati.cli import main as cati_main
@@ -25,28 +23,17 @@ from cati.config import Settings
 from cati.db import make_engine
 from cati.migrate import upgrade
 from cati.runtime import Runtime
+from cati.testing import temporary_database
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # Monday 10:00 in Vietnam
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @contextmanager
-def fresh_database(tmp_dir: Path) -> Iterator[str]:
-    """A new, empty database on the configured server (or a new SQLite file), then dropped."""
-    server = os.environ.get("CATI_TEST_POSTGRES_URL")
-    if not server:
-        yield f"sqlite:///{tmp_dir / f'cati-{secrets.token_hex(4)}.db'}"
-        return
-    name = f"cati_test_{os.getpid()}_{secrets.token_hex(4)}"
-    admin = make_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+def fresh_database(folder: Path) -> Iterator[str]:
+    """A new, empty database for this run (see the module docstring), then dropped."""
+    with temporary_database(os.environ.get("CATI_TEST_POSTGRES_URL"), folder, "cati_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

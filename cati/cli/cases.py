@@ -41,9 +41,12 @@ def cases_import(path: Path, strict: bool, as_json: bool) -> None:
             with progress as bar:
                 summary = import_case_file(
                     session,
-                    case_file, tz=runtime.settings.timezone,
-                    now=runtime.clock(), strict=strict, on_progress=bar.update,
-                )  # fmt: skip
+                    case_file,
+                    tz=runtime.settings.timezone,
+                    now=runtime.clock(),
+                    strict=strict,
+                    on_progress=bar.update,
+                )
     except CaseFileError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
@@ -58,9 +61,11 @@ def cases_import(path: Path, strict: bool, as_json: bool) -> None:
 def _progress_bar(total: int | None):
     # Shown only on a terminal: pipes and CI logs get the summary alone.
     return click.progressbar(
-        length=max(total or 0, 1), label="importing", file=sys.stderr,
+        length=max(total or 0, 1),
+        label="importing",
+        file=sys.stderr,
         hidden=not sys.stderr.isatty(),
-    )  # fmt: skip
+    )
 
 
 def _report(summary, as_json: bool, path: Path) -> None:

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -26,10 +26,20 @@ class Channel(StrEnum):
 
 
 COLUMNS = (
-    "dossier_code", "citizen_name", "phone", "office_code", "office_name", "procedure_code",
-    "procedure_name", "officer", "channel", "immediate_result", "received_at", "due_at",
+    "dossier_code",
+    "citizen_name",
+    "phone",
+    "office_code",
+    "office_name",
+    "procedure_code",
+    "procedure_name",
+    "officer",
+    "channel",
+    "immediate_result",
+    "received_at",
+    "due_at",
     "returned_at",
-)  # fmt: skip
+)
 REQUIRED = ("dossier_code", "office_code", "received_at")
 
 _HEADER_ALIASES = {
@@ -55,9 +65,15 @@ _CHANNELS = {
 _TRUE = ("true", "1", "yes", "y", "có", "co", "x")
 _FALSE = ("false", "0", "no", "n", "không", "khong", "")
 _MAX_LENGTH = {
-    "dossier_code": 100, "citizen_name": 255, "phone": 64, "office_code": 64,
-    "office_name": 255, "procedure_code": 64, "procedure_name": 500, "officer": 255,
-}  # fmt: skip
+    "dossier_code": 100,
+    "citizen_name": 255,
+    "phone": 64,
+    "office_code": 64,
+    "office_name": 255,
+    "procedure_code": 64,
+    "procedure_name": 500,
+    "officer": 255,
+}
 
 
 _TEXT_LIMITS = tuple(_MAX_LENGTH.items())
@@ -68,8 +84,11 @@ def fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).casefold().split())
 
 
-_HEADER_LOOKUP = {fold(alias): column for column, aliases in _HEADER_ALIASES.items()
-                  for alias in (column, *aliases)}  # fmt: skip
+_HEADER_LOOKUP = {
+    fold(alias): column
+    for column, aliases in _HEADER_ALIASES.items()
+    for alias in (column, *aliases)
+}
 _CHANNEL_LOOKUP = {fold(v): channel for channel, values in _CHANNELS.items() for v in values}
 _BOOL_LOOKUP = {**{fold(v): True for v in _TRUE}, **{fold(v): False for v in _FALSE}}
 
@@ -171,9 +190,16 @@ def parse_record(raw: Mapping[str, Any], line: int, tz: tzinfo) -> CaseRecord | 
     if channel_raw is not None:
         channel = _lookup_channel(channel_raw)
         if channel is None:
-            problems.append(Rejection(line, "channel", (
-                f"unknown channel {channel_raw!r} (expected in_person, online, postal, "
-                "Trực tiếp, Trực tuyến, Bưu chính or BCCI)")))  # fmt: skip
+            problems.append(
+                Rejection(
+                    line,
+                    "channel",
+                    (
+                        f"unknown channel {channel_raw!r} (expected in_person, online, postal, "
+                        "Trực tiếp, Trực tuyến, Bưu chính or BCCI)"
+                    ),
+                )
+            )
 
     immediate_raw = _text(get("immediate_result")) or ""
     immediate = _lookup_bool(immediate_raw)
@@ -192,7 +218,12 @@ def parse_record(raw: Mapping[str, Any], line: int, tz: tzinfo) -> CaseRecord | 
     received, due, returned = dates
     if received is None and not any(p.column == "received_at" for p in problems):
         problems.append(Rejection(line, "received_at", "required value is missing"))
-    if received and returned and returned < received:
+    if (
+        received
+        and returned
+        and returned < received
+        and not _same_day_date_only(received, returned, tz)
+    ):
         problems.append(
             Rejection(line, "returned_at", "result returned before the dossier was received")
         )
@@ -217,6 +248,12 @@ def parse_record(raw: Mapping[str, Any], line: int, tz: tzinfo) -> CaseRecord | 
         due,
         returned,
     )
+
+
+def _same_day_date_only(received: datetime, returned: datetime, tz: tzinfo) -> bool:
+    """A return given as a bare date (00:00) on the day of receipt: same-day, not earlier."""
+    local = returned.astimezone(tz)
+    return local.time() == time() and local.date() == received.astimezone(tz).date()
 
 
 def _text(value: Any) -> str | None:

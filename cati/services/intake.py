@@ -32,10 +32,20 @@ from cati.models import Case, Office
 
 CHUNK_SIZE = 5000
 _COMPARED = (
-    "citizen_name", "phone_raw", "phone", "phone_type", "office_id", "procedure_code",
-    "procedure_name", "officer", "channel", "immediate_result", "received_at", "due_at",
+    "citizen_name",
+    "phone_raw",
+    "phone",
+    "phone_type",
+    "office_id",
+    "procedure_code",
+    "procedure_name",
+    "officer",
+    "channel",
+    "immediate_result",
+    "received_at",
+    "due_at",
     "returned_at",
-)  # fmt: skip
+)
 
 
 class CaseFileError(Exception):
@@ -201,8 +211,9 @@ def import_case_file(
     Where `fork` is not available the work stays in this process.
     """
     if "fork" not in multiprocessing.get_all_start_methods():
-        return import_records(session, case_file.rows, tz=tz, now=now, strict=strict,
-                              on_progress=on_progress)  # fmt: skip
+        return import_records(
+            session, case_file.rows, tz=tz, now=now, strict=strict, on_progress=on_progress
+        )
     receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
     helper = multiprocessing.get_context("fork").Process(
         target=_validate_in_helper, args=(case_file, tz, sender), daemon=True
@@ -211,8 +222,9 @@ def import_case_file(
         helper.start()
         sender.close()
         try:
-            return _write_validated(session, _received(receiver), now=now, strict=strict,
-                                    on_progress=on_progress)  # fmt: skip
+            return _write_validated(
+                session, _received(receiver), now=now, strict=strict, on_progress=on_progress
+            )
         finally:
             receiver.close()
             helper.join(timeout=5)
@@ -227,8 +239,9 @@ def _validate_in_helper(case_file: CaseFile, tz: tzinfo, sender: Connection) -> 
     try:
         for batch in _batched(validate_records(case_file.rows, tz)):
             # Plain tuples cross the pipe about ten times faster than named ones.
-            sender.send(("batch", [(line, r if isinstance(r, list) else tuple(r))
-                                   for line, r in batch]))  # fmt: skip
+            sender.send(
+                ("batch", [(line, r if isinstance(r, list) else tuple(r)) for line, r in batch])
+            )
         sender.send(("done", None))
     except CaseFileError as exc:
         sender.send(("file-error", str(exc)))
@@ -356,12 +369,14 @@ def _write_chunk(
         if old is None:
             inserts.append((*values, now, now))
         elif tuple(old[1:]) != values:
-            updates.append({**dict(zip(_STORED, values, strict=True)), "id": old[0],
-                            "updated_at": now})  # fmt: skip
+            updates.append(
+                {**dict(zip(_STORED, values, strict=True)), "id": old[0], "updated_at": now}
+            )
         else:
             summary.unchanged += 1
-    insert_rows(session.connection(), Case.__table__, (*_STORED, "created_at", "updated_at"),
-                inserts)  # fmt: skip
+    insert_rows(
+        session.connection(), Case.__table__, (*_STORED, "created_at", "updated_at"), inserts
+    )
     if updates:
         session.execute(update(Case), updates)
     summary.imported += len(inserts)
@@ -388,8 +403,18 @@ def _stored_values(
             )
             offices[record.office_code] = (office_id, record.office_name)
     return (
-        record.dossier_code, record.citizen_name, record.phone_raw, record.phone,
-        record.phone_type.value, office_id, record.procedure_code, record.procedure_name,
-        record.officer, record.channel.value, record.immediate_result, record.received_at,
-        record.due_at, record.returned_at,
-    )  # fmt: skip
+        record.dossier_code,
+        record.citizen_name,
+        record.phone_raw,
+        record.phone,
+        record.phone_type.value,
+        office_id,
+        record.procedure_code,
+        record.procedure_name,
+        record.officer,
+        record.channel.value,
+        record.immediate_result,
+        record.received_at,
+        record.due_at,
+        record.returned_at,
+    )

@@ -50,8 +50,9 @@ def post_cases():
     runtime = get_runtime()
     try:
         with runtime.transaction() as session:
-            summary = import_records(session, records, tz=runtime.settings.timezone,
-                                     now=runtime.clock(), strict=strict)  # fmt: skip
+            summary = import_records(
+                session, records, tz=runtime.settings.timezone, now=runtime.clock(), strict=strict
+            )
     except StrictImportAborted as exc:
         return exc.summary.as_dict(), 422
     return summary.as_dict(), 200
