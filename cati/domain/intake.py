@@ -77,6 +77,10 @@ _MAX_LENGTH = {
 
 
 _TEXT_LIMITS = tuple(_MAX_LENGTH.items())
+# Columns with few distinct values: one shared string object per value keeps a large import
+# small in memory and cheap to hand between processes.
+_REPEATED = frozenset({"office_code", "office_name", "procedure_code", "procedure_name", "officer"})
+_shared_strings: dict[str, str] = {}
 
 
 def fold(text: str) -> str:
@@ -180,6 +184,10 @@ def parse_record(raw: Mapping[str, Any], line: int, tz: tzinfo) -> CaseRecord | 
                 problems.append(Rejection(line, column, f"longer than {limit} characters"))
             elif "\x00" in value:
                 problems.append(Rejection(line, column, "contains a NUL character"))
+        if column in _REPEATED and value is not None:
+            value = _shared_strings.setdefault(value, value)
+            if len(_shared_strings) > 100_000:
+                _shared_strings.clear()
         text[column] = value
     for column in ("dossier_code", "office_code"):
         if text[column] is None:
