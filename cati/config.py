@@ -26,6 +26,7 @@ class Settings:
     timezone: ZoneInfo
     resurvey_days: int = 90
     api_token: str | None = None
+    flows_dir: Path = Path(__file__).resolve().parent.parent / "call_flows"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -35,6 +36,7 @@ class Settings:
             timezone=_timezone(env),
             resurvey_days=_int(env, "CATI_RESURVEY_DAYS", 90, minimum=0),
             api_token=env.get("CATI_API_TOKEN") or None,
+            flows_dir=_folder(env, "CATI_FLOWS_DIR", cls.flows_dir),
         )
 
 
@@ -62,6 +64,16 @@ def _timezone(env: Mapping[str, str]) -> ZoneInfo:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise SettingsError(f"CATI_TIMEZONE: unknown time zone {value!r}") from exc
+
+
+def _folder(env: Mapping[str, str], name: str, default: Path) -> Path:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    path = Path(raw).expanduser()
+    if not path.is_dir():
+        raise SettingsError(f"{name}: no such folder: {raw!r}")
+    return path
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

@@ -1,0 +1,521 @@
+"""Questionnaires as data, and the engine that runs them.
+
+A flow is a versioned document (YAML or JSON, parsed before it gets here) with an ordered list
+of questions. `load_flow` validates it and returns a `Flow`; `FlowRun` runs it: it takes keys
+pressed (or silence) and gives back events — what to say, what was answered, how the
+interview ended. The IVR, the interviewer console and `cati flows try` all run this engine, so
+they ask the same questions in the same order and accept the same keys.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+SPEC_VERSION = 1
+DONT_KNOW = "0"
+REPEAT = "*"
+MAX_TRIES = 3  # the first asking included; then the question is left without an answer
+PLACEHOLDERS = frozenset({"office", "procedure", "returned_date"})
+MESSAGES = ("invalid", "no_input", "welcome_back", "goodbye", "record_start")
+
+
+class QuestionType(StrEnum):
+    SCALE = "scale"
+    YES_NO = "yes_no"
+    CHOICE = "choice"
+    RECORD = "record"
+
+
+class Outcome(StrEnum):
+    """How an interview ended inside the flow (the call itself may end otherwise)."""
+
+    COMPLETE = "complete"
+    REFUSED = "refused"
+    NOT_ELIGIBLE = "not_eligible"
+    NO_CONSENT = (
+        "no_consent"  # a required question (consent) got no valid key: silence is not consent
+    )
+
+
+CORE_TYPES = (QuestionType.SCALE, QuestionType.YES_NO)
+
+
+class FlowError(ValueError):
+    """A flow document is invalid: names the source, the path inside it and the reason."""
+
+    def __init__(self, source: str, path: str, reason: str) -> None:
+        super().__init__(f"{source}: {path}: {reason}")
+        self.source, self.path, self.reason = source, path, reason
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """One prompt in every language: text to speak, or a recorded audio URL."""
+
+    text: Mapping[str, str]
+    audio: Mapping[str, str]
+
+    def render(self, language: str, case: Mapping[str, str]) -> tuple[str | None, str | None]:
+        """(text, audio URL) in `language`, placeholders filled from `case`."""
+        if language in self.audio:
+            return None, self.audio[language]
+        return _fill(self.text[language], case), None
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    label: Mapping[str, str]
+    end: Outcome | None = None
+    next: str | None = None
+    opt_out: bool = False  # the citizen asked never to be called again
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    type: QuestionType
+    prompt: Prompt
+    options: tuple[Option, ...] = ()
+    max_seconds: int = 60  # for `record`
+    required: bool = False  # no skipping: '0' is not accepted and no answer ends the interview
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The keys that answer this question, '0' (don't know) included unless required."""
+        if self.type is QuestionType.SCALE:
+            keys = tuple("123456789")
+        elif self.type is QuestionType.YES_NO:
+            keys = ("1", "2")
+        elif self.type is QuestionType.RECORD:
+            return ("1",)
+        else:
+            keys = tuple(option.key for option in self.options)
+        return keys if self.required else (*keys, DONT_KNOW)
+
+    @property
+    def is_core(self) -> bool:
+        return self.type in CORE_TYPES
+
+    def option(self, key: str) -> Option | None:
+        return next((o for o in self.options if o.key == key), None)
+
+
+@dataclass(frozen=True)
+class Flow:
+    id: str
+    version: int
+    title: Mapping[str, str]
+    languages: tuple[str, ...]
+    questions: tuple[Question, ...]
+    messages: Mapping[str, Prompt]
+    closing: Prompt
+
+    def question(self, question_id: str) -> Question:
+        return self._by_id[question_id]
+
+    def index(self, question_id: str) -> int:
+        return self._index[question_id]
+
+    @property
+    def core_questions(self) -> tuple[Question, ...]:
+        return tuple(q for q in self.questions if q.is_core)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {q.id: q for q in self.questions})
+        object.__setattr__(self, "_index", {q.id: i for i, q in enumerate(self.questions)})
+
+
+# --------------------------------------------------------------------------------------------
+# Loading and validation
+# --------------------------------------------------------------------------------------------
+
+_ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def load_flow(document: Any, source: str) -> Flow:
+    """Validate a parsed flow document; raise `FlowError` at the first problem found."""
+
+    def fail(path: str, reason: str) -> FlowError:
+        return FlowError(source, path, reason)
+
+    if not isinstance(document, Mapping):
+        raise fail("/", "a flow must be a mapping")
+    version = document.get("spec_version")
+    if version != SPEC_VERSION:
+        raise fail("/spec_version", f"must be {SPEC_VERSION} (got {version!r})")
+    flow_id = document.get("id")
+    if not isinstance(flow_id, str) or not _ID.match(flow_id):
+        raise fail("/id", "a lower-case identifier is required (letters, digits, _)")
+    languages = document.get("languages")
+    if (
+        not isinstance(languages, list)
+        or not languages
+        or not all(isinstance(lang, str) and lang for lang in languages)
+        or len(set(languages)) != len(languages)
+    ):
+        raise fail("/languages", "a list of distinct language codes is required, e.g. [vi, en]")
+    langs = tuple(languages)
+
+    def prompt(value: Any, path: str) -> Prompt:
+        if not isinstance(value, Mapping):
+            raise fail(path, f"give the prompt in every language: {', '.join(langs)}")
+        text: dict[str, str] = {}
+        audio: dict[str, str] = {}
+        for lang in langs:
+            item = value.get(lang)
+            if isinstance(item, str) and item.strip():
+                _check_placeholders(item, f"{path}/{lang}", fail)
+                text[lang] = item.strip()
+            elif isinstance(item, Mapping) and isinstance(item.get("audio"), str):
+                if not item["audio"].startswith(("https://", "http://")):
+                    raise fail(f"{path}/{lang}/audio", "must be an http(s) URL")
+                audio[lang] = item["audio"]
+                if isinstance(item.get("text"), str):
+                    text[lang] = item["text"].strip()
+            else:
+                raise fail(f"{path}/{lang}", "missing: text, or {audio: URL}")
+        unknown = set(value) - set(langs)
+        if unknown:
+            raise fail(
+                path, f"language(s) not declared in /languages: {', '.join(sorted(unknown))}"
+            )
+        return Prompt(text, audio)
+
+    title = prompt(document.get("title"), "/title").text
+    raw_questions = document.get("questions")
+    if not isinstance(raw_questions, list) or not raw_questions:
+        raise fail("/questions", "a non-empty list of questions is required")
+    questions: list[Question] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(raw_questions):
+        path = f"/questions/{i}"
+        if not isinstance(raw, Mapping):
+            raise fail(path, "a question must be a mapping")
+        qid = raw.get("id")
+        if not isinstance(qid, str) or not _ID.match(qid):
+            raise fail(f"{path}/id", "a lower-case identifier is required")
+        if qid in seen:
+            raise fail(f"{path}/id", f"duplicate question id {qid!r}")
+        seen.add(qid)
+        try:
+            qtype = QuestionType(raw.get("type"))
+        except ValueError:
+            raise fail(
+                f"{path}/type", f"must be one of {', '.join(t.value for t in QuestionType)}"
+            ) from None
+        options = _options(raw, qtype, path, langs, fail, prompt)
+        max_seconds = raw.get("max_seconds", 60)
+        if not isinstance(max_seconds, int) or not 1 <= max_seconds <= 300:
+            raise fail(f"{path}/max_seconds", "a whole number of seconds from 1 to 300")
+        required = raw.get("required", False)
+        if not isinstance(required, bool) or (required and qtype is QuestionType.RECORD):
+            raise fail(f"{path}/required", "true or false (a recording cannot be required)")
+        text = prompt(raw.get("prompt"), f"{path}/prompt")
+        questions.append(Question(qid, qtype, text, options, max_seconds, required))  # fmt: skip
+    _check_graph(questions, fail)
+
+    raw_messages = document.get("messages")
+    if not isinstance(raw_messages, Mapping):
+        raise fail("/messages", f"required: {', '.join(MESSAGES)}")
+    messages = {name: prompt(raw_messages.get(name), f"/messages/{name}") for name in MESSAGES}
+    closing = prompt(document.get("closing"), "/closing")
+    return Flow(flow_id, SPEC_VERSION, title, langs, tuple(questions), messages, closing)
+
+
+def _options(raw, qtype, path, langs, fail, prompt) -> tuple[Option, ...]:
+    raw_options = raw.get("options")
+    if qtype is not QuestionType.CHOICE:
+        if raw_options is not None:
+            raise fail(f"{path}/options", f"only choice questions have options, not {qtype}")
+        return ()
+    if not isinstance(raw_options, Mapping) or not raw_options:
+        raise fail(f"{path}/options", "a choice question needs options keyed by 1-9")
+    options = []
+    for key, spec in raw_options.items():
+        key = str(key)
+        opath = f"{path}/options/{key}"
+        if key not in tuple("123456789"):
+            raise fail(opath, "option keys are single digits 1-9 (0 is don't know, * repeats)")
+        if not isinstance(spec, Mapping):
+            raise fail(opath, "an option must be a mapping with a label")
+        end = spec.get("end")
+        if end is not None:
+            try:
+                end = Outcome(end)
+            except ValueError:
+                raise fail(f"{opath}/end", "must be refused, not_eligible or complete") from None
+        nxt = spec.get("next")
+        if nxt is not None and not isinstance(nxt, str):
+            raise fail(f"{opath}/next", "must be a question id")
+        if end is not None and nxt is not None:
+            raise fail(opath, "an option either ends the interview or goes to a question")
+        opt_out = spec.get("opt_out", False)
+        if not isinstance(opt_out, bool):
+            raise fail(f"{opath}/opt_out", "must be true or false")
+        label = prompt(spec.get("label"), f"{opath}/label").text
+        options.append(Option(key, label, end, nxt, opt_out))
+    return tuple(options)
+
+
+def _check_graph(questions: list[Question], fail) -> None:
+    """Jumps go forward only (so nothing loops), to existing questions, and all are reachable."""
+    index = {q.id: i for i, q in enumerate(questions)}
+    reachable = {0}
+    for i, question in enumerate(questions):
+        targets = []
+        for option in question.options:
+            if option.next is not None:
+                if option.next not in index:
+                    raise fail(f"/questions/{i}/options/{option.key}/next",
+                               f"no question {option.next!r}")  # fmt: skip
+                if index[option.next] <= i:
+                    raise fail(f"/questions/{i}/options/{option.key}/next",
+                               "jumps must go forward (a backward jump would loop)")  # fmt: skip
+                targets.append(index[option.next])
+        falls_through = not question.options or any(
+            o.next is None and o.end is None for o in question.options
+        )
+        if i in reachable:
+            reachable.update(targets)
+            if falls_through and i + 1 < len(questions):
+                reachable.add(i + 1)
+    for i, question in enumerate(questions):
+        if i not in reachable:
+            raise fail(f"/questions/{i}", f"question {question.id!r} can never be reached")
+
+
+def _check_placeholders(text: str, path: str, fail) -> None:
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError as exc:
+        raise fail(path, f"bad placeholder syntax: {exc}") from None
+    unknown = names - PLACEHOLDERS
+    if unknown:
+        raise fail(path, f"unknown placeholder(s) {sorted(unknown)}; use {sorted(PLACEHOLDERS)}")
+
+
+def _fill(text: str, case: Mapping[str, str]) -> str:
+    return text.format_map({name: case.get(name) or "" for name in PLACEHOLDERS})
+
+
+# --------------------------------------------------------------------------------------------
+# The engine
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Say:
+    """Speak (or play) a prompt."""
+
+    text: str | None
+    audio: str | None
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Wait for one key for `question_id` (after the preceding `Say` events)."""
+
+    question_id: str
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Record:
+    """Record the citizen's voice for `question_id`, up to `max_seconds`."""
+
+    question_id: str
+    max_seconds: int
+
+
+@dataclass(frozen=True)
+class Answered:
+    """Save this answer now: the key pressed, '0' for don't know."""
+
+    question_id: str
+    value: str
+
+
+@dataclass(frozen=True)
+class NoAnswer:
+    """The question got no valid key in `MAX_TRIES` tries; the interview moves on."""
+
+    question_id: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The interview is over; say goodbye and hang up."""
+
+    outcome: Outcome
+
+
+Event = Say | Ask | Record | Answered | NoAnswer | Finished
+
+
+@dataclass
+class FlowRun:
+    """The state of one interview: where it stands and how many tries the question has had.
+
+    It does no I/O: callers save each `Answered` event as it comes (and rebuild a run from the
+    saved answers with `resume`).
+    """
+
+    flow: Flow
+    case: Mapping[str, str]
+    language: str
+    position: int = 0
+    tries: int = 0
+    answered: dict[str, str] = field(default_factory=dict)
+    skipped: set[str] = field(default_factory=set)
+    outcome: Outcome | None = None
+    recording: bool = False
+
+    @classmethod
+    def resume(
+        cls,
+        flow: Flow,
+        case: Mapping[str, str],
+        language: str,
+        answers: Mapping[str, str],
+        no_answer: set[str] | frozenset[str] = frozenset(),
+    ) -> FlowRun:
+        """A run that goes on after the saved answers (a dropped call, a retry, the hotline)."""
+        run = cls(flow, case, language, answered=dict(answers), skipped=set(no_answer))
+        run._settle()
+        return run
+
+    @property
+    def current(self) -> Question | None:
+        if self.outcome is not None or self.position >= len(self.flow.questions):
+            return None
+        return self.flow.questions[self.position]
+
+    def start(self) -> list[Event]:
+        """The opening events: 'welcome back' when resuming, then the current question."""
+        if self.outcome is not None:
+            return self._finish(self.outcome)
+        events: list[Event] = []
+        if self.answered or self.skipped:
+            events.append(self._say(self.flow.messages["welcome_back"]))
+        return events + self._ask_current()
+
+    def press(self, key: str | None) -> list[Event]:
+        """Handle one key (None or '' for silence) for the current question."""
+        question = self.current
+        if question is None or self.recording:
+            return []
+        key = (key or "").strip()[:1]
+        if key == REPEAT:
+            return self._ask_current()
+        if question.type is QuestionType.RECORD:
+            # Optional: '1' records a message; any other key or silence declines it.
+            if key == "1":
+                self.answered[question.id] = key
+                self.recording = True
+                return [
+                    Answered(question.id, key),
+                    self._say(self.flow.messages["record_start"]),
+                    Record(question.id, question.max_seconds),
+                ]
+            self.skipped.add(question.id)
+            return self._advance()
+        if key and key in question.keys:
+            self.answered[question.id] = key
+            self.skipped.discard(question.id)
+            return [Answered(question.id, key), *self._advance()]
+        self.tries += 1
+        if self.tries >= MAX_TRIES:
+            if question.required:
+                self.outcome = Outcome.NO_CONSENT
+                return [NoAnswer(question.id), *self._finish(self.outcome)]
+            self.skipped.add(question.id)
+            return [NoAnswer(question.id), *self._advance()]
+        hint = self.flow.messages["invalid" if key else "no_input"]
+        return [self._say(hint), *self._ask_current()]
+
+    def recorded(self) -> list[Event]:
+        """The recording for the current `record` question has ended."""
+        if self.current is None or not self.recording:
+            return []
+        self.recording = False
+        return self._advance()
+
+    def _advance(self) -> list[Event]:
+        self.tries = 0
+        self._settle()
+        if self.outcome is not None:
+            return self._finish(self.outcome)
+        return self._ask_current()
+
+    def _settle(self) -> None:
+        """Move past the questions answered or given up on, following their jumps and ends."""
+        questions = self.flow.questions
+        while self.position < len(questions):
+            question = questions[self.position]
+            if question.id in self.answered:
+                option = question.option(self.answered[question.id])
+                if option is not None and option.end is not None:
+                    self.outcome = option.end
+                    return
+                if option is not None and option.next is not None:
+                    self.position = self.flow.index(option.next)
+                    continue
+            elif question.id not in self.skipped:
+                return
+            self.position += 1
+        self.outcome = Outcome.COMPLETE
+
+    def _finish(self, outcome: Outcome) -> list[Event]:
+        closing = (
+            self.flow.closing if outcome is Outcome.COMPLETE else self.flow.messages["goodbye"]
+        )
+        return [self._say(closing), Finished(outcome)]
+
+    def _ask_current(self) -> list[Event]:
+        question = self.current
+        if question is None:
+            return []
+        return [self._say(question.prompt), Ask(question.id, question.keys)]
+
+    def _say(self, prompt: Prompt) -> Say:
+        text, audio = prompt.render(self.language, self.case)
+        return Say(text, audio)
+
+
+def classify_interview(flow: Flow, answers: Mapping[str, str], finished: Outcome | None) -> str:
+    """'complete', 'refused', 'not_eligible', 'partial' or 'break_off' for an interview.
+
+    Reaching the end is a complete, whatever was skipped; no consent is a break-off. An
+    interview cut short is a partial when at least half of the core (scale and yes/no)
+    questions have an answer — '0' counts, a question left without an answer does not — and a
+    break-off otherwise.
+    """
+    if finished is not None and finished is not Outcome.NO_CONSENT:
+        return finished.value
+    core = flow.core_questions
+    answered = sum(1 for q in core if q.id in answers)
+    return "partial" if core and 2 * answered >= len(core) else "break_off"
+
+
+def describe(event: Event) -> str:
+    """One line of a readable transcript (`cati flows try`, golden transcripts)."""
+    match event:
+        case Say(text=text, audio=audio):
+            return f"< {text}" if text is not None else f"< [audio] {audio}"
+        case Ask(question_id=qid, keys=keys):
+            return f"? {qid} [{' '.join(keys)} *]"
+        case Record(question_id=qid, max_seconds=seconds):
+            return f"~ recording {qid}, up to {seconds} s"
+        case Answered(question_id=qid, value=value):
+            return f"= {qid}: {value}"
+        case NoAnswer(question_id=qid):
+            return f"= {qid}: no answer"
+        case Finished(outcome=outcome):
+            return f"# {outcome}"
+    raise TypeError(f"not a flow event: {event!r}")
