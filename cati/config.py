@@ -7,6 +7,7 @@ variable, so a misconfigured deployment fails loudly instead of misbehaving late
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,17 @@ class Settings:
     resurvey_days: int = 90
     api_token: str | None = None
     flows_dir: Path = Path(__file__).resolve().parent.parent / "call_flows"
+    public_url: str = "http://127.0.0.1:5000"
+    telephony: str = "simulated"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    caller_id: str | None = None
+    tts_voice: str = "Google.vi-VN-Standard-A"
+
+    @property
+    def webhook_token(self) -> str:
+        """The secret signing provider webhooks: the Twilio auth token, or a local one."""
+        return self.twilio_auth_token or "cati-simulated-citizens"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -37,6 +49,12 @@ class Settings:
             resurvey_days=_int(env, "CATI_RESURVEY_DAYS", 90, minimum=0),
             api_token=env.get("CATI_API_TOKEN") or None,
             flows_dir=_folder(env, "CATI_FLOWS_DIR", cls.flows_dir),
+            public_url=_public_url(env),
+            telephony=_choice(env, "CATI_TELEPHONY", ("simulated", "twilio")),
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+            caller_id=_e164(env, "CATI_CALLER_ID"),
+            tts_voice=env.get("CATI_TTS_VOICE", "").strip() or cls.tts_voice,
         )
 
 
@@ -64,6 +82,27 @@ def _timezone(env: Mapping[str, str]) -> ZoneInfo:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise SettingsError(f"CATI_TIMEZONE: unknown time zone {value!r}") from exc
+
+
+def _public_url(env: Mapping[str, str]) -> str:
+    raw = env.get("CATI_PUBLIC_URL", "").strip() or Settings.public_url
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", raw):
+        raise SettingsError(f"CATI_PUBLIC_URL: not an http(s) base URL: {raw!r}")
+    return raw.rstrip("/")
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip().lower() or allowed[0]
+    if raw not in allowed:
+        raise SettingsError(f"{name}: must be one of {', '.join(allowed)}, got {raw!r}")
+    return raw
+
+
+def _e164(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if raw and not re.fullmatch(r"\+[1-9]\d{6,14}", raw):
+        raise SettingsError(f"{name}: not an E.164 number like +842333852123: {raw!r}")
+    return raw or None
 
 
 def _folder(env: Mapping[str, str], name: str, default: Path) -> Path:

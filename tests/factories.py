@@ -49,3 +49,40 @@ def create_case(session: Session, **values) -> Case:
     session.add(case)
     session.flush()
     return case
+
+
+def create_round(session: Session, week: str = "2026-W47", flow: str = "mscore"):
+    from cati.domain.weeks import IsoWeek
+    from cati.models import Round
+
+    start, end = IsoWeek.parse(week).bounds_utc(TZ)
+    round_ = Round(week=week, flow=flow, status="open", seed=1, rate=0.2, min_per_office=5,
+                   week_start_at=start, week_end_at=end, frame_size=0, eligible=0, sampled=0,
+                   created_at=NOW)  # fmt: skip
+    session.add(round_)
+    session.flush()
+    return round_
+
+
+def create_member(session: Session, round_=None, case: Case | None = None, **case_values):
+    from cati.models import Member
+
+    round_ = round_ or create_round(session)
+    case = case or create_case(session, **case_values)
+    member = Member(round_id=round_.id, case_id=case.id, office_id=case.office_id,
+                    phone=case.phone, status="pending", attempt_count=0)  # fmt: skip
+    session.add(member)
+    session.flush()
+    return member
+
+
+def create_attempt(session: Session, member, call_sid: str | None = None, **values):
+    from cati.models import Attempt
+
+    attempt = Attempt(member_id=member.id, mode="ivr", provider="twilio",
+                      provider_call_id=call_sid, status="queued", language="vi", tries=0,
+                      started_at=NOW, **values)  # fmt: skip
+    session.add(attempt)
+    member.attempt_count += 1
+    session.flush()
+    return attempt

@@ -1,6 +1,19 @@
 """SQLAlchemy models, one module per aggregate; importing this package registers them all."""
 
+from cati.models.calls import Answer, Attempt, CallEvent
 from cati.models.cases import Case, Office, OptOut
-from cati.models.rounds import Member, Round, RoundOffice, RoundStatus
+from cati.models.rounds import Member, MemberStatus, Round, RoundOffice, RoundStatus
 
-__all__ = ["Case", "Member", "Office", "OptOut", "Round", "RoundOffice", "RoundStatus"]
+__all__ = [
+    "Answer",
+    "Attempt",
+    "CallEvent",
+    "Case",
+    "Member",
+    "MemberStatus",
+    "Office",
+    "OptOut",
+    "Round",
+    "RoundOffice",
+    "RoundStatus",
+]

@@ -17,6 +17,12 @@ class RoundStatus(StrEnum):
     CLOSED = "closed"
 
 
+class MemberStatus(StrEnum):
+    PENDING = "pending"  # not called yet, or may be called again
+    IN_PROGRESS = "in_progress"  # a call is under way
+    FINAL = "final"  # has its final disposition
+
+
 class Round(Base):
     __tablename__ = "rounds"
     __table_args__ = (UniqueConstraint("week", "flow"),)
@@ -71,5 +77,10 @@ class Member(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
     phone: Mapped[str | None] = mapped_column(String(20))
+    # Server defaults: sampling inserts members with one INSERT … SELECT of the columns above.
+    status: Mapped[str] = mapped_column(String(16), server_default=MemberStatus.PENDING.value)
+    disposition: Mapped[str | None] = mapped_column(String(8))
+    attempt_count: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_call_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     case: Mapped[Case] = relationship()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -41,3 +42,9 @@ def find_flow(name: str, folder: Path) -> Flow:
         if path.stem == name:
             return read_flow_file(path)
     raise FlowError(str(folder), "/", f"no flow named {name!r}")
+
+
+@lru_cache(maxsize=8)
+def load_flows(folder: Path) -> dict[str, Flow]:
+    """Every flow of the folder by id, validated once per process (a bad one fails loudly)."""
+    return {flow.id: flow for flow in map(read_flow_file, flow_files(folder))}

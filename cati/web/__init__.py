@@ -20,8 +20,10 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     from cati.web.api import bp as api_bp
+    from cati.web.ivr import bp as ivr_bp
 
     app.register_blueprint(api_bp)
+    app.register_blueprint(ivr_bp)
 
     @app.get("/")
     def index():

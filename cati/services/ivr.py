@@ -1,0 +1,318 @@
+"""The IVR interview: one call's turns, each answer saved as it arrives, and status callbacks.
+
+The webhooks call these use cases with what the provider sent; the flow engine decides what to
+say next. Every turn rebuilds the interview from the database (saved answers, the question
+being asked and its tries), so any web worker can serve any request and a repeated delivery
+finds the work already done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cati.domain.dispositions import AttemptOutcome, is_final_now
+from cati.domain.flow import (
+    Answered,
+    Event,
+    Finished,
+    Flow,
+    FlowRun,
+    NoAnswer,
+    Outcome,
+    classify_interview,
+)
+from cati.models import Answer, Attempt, CallEvent, Case, Member, MemberStatus, OptOut, Round
+
+FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+_STATUS_ORDER = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3, "answered": 3}
+MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other")
+
+
+@dataclass
+class Turn:
+    """What to play next, and where the interview stands (for the action URLs)."""
+
+    events: list[Event]
+    attempt: Attempt | None
+    language: str = "vi"
+    question_id: str | None = None
+    tries: int = 0
+
+
+def start_turn(
+    session: Session,
+    flows: Mapping[str, Flow],
+    attempt_id: int,
+    call_sid: str,
+    *,
+    tz,
+    now: datetime,
+) -> Turn:
+    """The call was answered: greet (or welcome back) and ask the first open question."""
+    attempt = _attempt_for(session, attempt_id, call_sid)
+    if attempt is None:
+        return Turn([], None)
+    attempt.provider_call_id = call_sid
+    if attempt.status not in FINAL_STATUSES:
+        attempt.status = "in-progress"
+    run, member = _run(session, flows, attempt, tz)
+    member.status = MemberStatus.IN_PROGRESS if run.outcome is None else member.status
+    return _record(session, attempt, member, run, run.start(), now)
+
+
+def key_turn(
+    session: Session,
+    flows: Mapping[str, Flow],
+    attempt_id: int,
+    call_sid: str,
+    question_id: str,
+    tries: int,
+    digits: str | None,
+    *,
+    tz,
+    now: datetime,
+) -> Turn:
+    """A key (or silence) for `question_id` asked for the `tries`-th time.
+
+    A request for another question or try than the one being asked is a repeated delivery or
+    a late one: it changes nothing and the current question is asked again.
+    """
+    attempt = _attempt_for(session, attempt_id, call_sid)
+    if attempt is None:
+        return Turn([], None)
+    run, member = _run(session, flows, attempt, tz)
+    if run.current is None:
+        return _record(session, attempt, member, run, run.start(), now)
+    if run.current.id != question_id or attempt.tries != tries:
+        return _record(session, attempt, member, run, run.press("*"), now)
+    return _record(session, attempt, member, run, run.press(digits), now)
+
+
+def recording_turn(
+    session: Session,
+    flows: Mapping[str, Flow],
+    attempt_id: int,
+    call_sid: str,
+    question_id: str,
+    recording_url: str | None,
+    *,
+    tz,
+    now: datetime,
+) -> Turn:
+    """A voice comment has been recorded: keep its URL and close the interview."""
+    attempt = _attempt_for(session, attempt_id, call_sid)
+    if attempt is None:
+        return Turn([], None)
+    answer = session.scalar(
+        select(Answer).where(
+            Answer.member_id == attempt.member_id, Answer.question_id == question_id
+        )
+    )
+    if answer is not None and recording_url and not answer.recording_url:
+        answer.recording_url = recording_url
+    run, member = _run(session, flows, attempt, tz)
+    return _record(session, attempt, member, run, run.start(), now)
+
+
+def apply_call_status(
+    session: Session, flows: Mapping[str, Flow], params: Mapping[str, str], *, now: datetime
+) -> bool:
+    """Apply one status callback; return False when it changed nothing (unknown or repeated).
+
+    1. The callback is stored once per (call, SequenceNumber); a repeat is ignored.
+    2. A status never moves backwards, and nothing overwrites a final status.
+    3. On the final status the attempt gets its outcome: the interview's own ending if it
+       reached one, else what the call status says (busy, no answer, machine, …).
+    """
+    attempt = session.scalar(
+        select(Attempt).where(Attempt.provider_call_id == params.get("CallSid", ""))
+    )
+    if attempt is None:
+        return False
+    status = params.get("CallStatus", "")
+    sequence = _int(params.get("SequenceNumber"))
+    if sequence is not None:
+        try:
+            with session.begin_nested():
+                session.add(
+                    CallEvent(
+                        attempt_id=attempt.id, sequence=sequence, status=status, received_at=now
+                    )
+                )
+        except IntegrityError:
+            return False
+    if attempt.status in FINAL_STATUSES:
+        return False
+    if status not in FINAL_STATUSES:
+        if _STATUS_ORDER.get(status, -1) > _STATUS_ORDER.get(attempt.status, -1):
+            attempt.status = status
+        return True
+    attempt.status = status
+    attempt.ended_at = now
+    attempt.duration_s = _int(params.get("CallDuration"))
+    attempt.sip_response_code = _int(params.get("SipResponseCode"))
+    attempt.answered_by = params.get("AnsweredBy") or attempt.answered_by
+    member = session.get(Member, attempt.member_id)
+    if attempt.outcome is None:
+        attempt.outcome = _call_outcome(session, flows, attempt, member)
+    attempt.question_id = None
+    if member.status != MemberStatus.FINAL:
+        member.status = (
+            MemberStatus.FINAL if is_final_now(attempt.outcome) else MemberStatus.PENDING
+        )
+    return True
+
+
+def _call_outcome(
+    session: Session, flows: Mapping[str, Flow], attempt: Attempt, member: Member
+) -> AttemptOutcome:
+    status = attempt.status
+    if status == "busy":
+        return AttemptOutcome.BUSY
+    if status in ("no-answer", "canceled"):
+        return AttemptOutcome.NO_ANSWER
+    if status == "failed":
+        code = attempt.sip_response_code
+        if code in (404, 484, 604):
+            return AttemptOutcome.INVALID_NUMBER
+        return AttemptOutcome.UNREACHABLE if code in (408, 480, 503) else AttemptOutcome.FAILED
+    if attempt.answered_by in MACHINE:
+        return AttemptOutcome.MACHINE
+    if attempt.answered_by == "fax":
+        return AttemptOutcome.FAX
+    # A person answered and the call ended before the questionnaire did.
+    flow = flows[session.get(Round, member.round_id).flow]
+    answers = {q: v for q, v in _answers(session, member.id).items() if v is not None}
+    return AttemptOutcome(classify_interview(flow, answers, None))
+
+
+def _attempt_for(session: Session, attempt_id: int, call_sid: str) -> Attempt | None:
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None or not call_sid:
+        return None
+    if attempt.provider_call_id not in (None, call_sid):
+        return None  # a signed URL replayed for another call
+    return attempt
+
+
+def _answers(session: Session, member_id: int) -> dict[str, str | None]:
+    return dict(
+        session.execute(
+            select(Answer.question_id, Answer.value).where(Answer.member_id == member_id)
+        ).all()
+    )
+
+
+def _run(
+    session: Session, flows: Mapping[str, Flow], attempt: Attempt, tz
+) -> tuple[FlowRun, Member]:
+    member = session.get(Member, attempt.member_id)
+    round_ = session.get(Round, member.round_id)
+    case = session.get(Case, member.case_id)
+    saved = _answers(session, member.id)
+    run = FlowRun.resume(
+        flows[round_.flow],
+        case_context(case, tz),
+        attempt.language,
+        {q: v for q, v in saved.items() if v is not None},
+        {q for q, v in saved.items() if v is None},
+    )
+    if run.current is not None and run.current.id == attempt.question_id:
+        run.tries = attempt.tries
+    return run, member
+
+
+def case_context(case: Case, tz) -> dict[str, str]:
+    """What prompts may name: the office, the procedure and the local return date."""
+    returned = case.returned_at.astimezone(tz).strftime("%d/%m/%Y") if case.returned_at else ""
+    return {
+        "office": case.office.name or case.office.code,
+        "procedure": case.procedure_name or case.procedure_code or "",
+        "returned_date": returned,
+    }
+
+
+def _record(
+    session: Session,
+    attempt: Attempt,
+    member: Member,
+    run: FlowRun,
+    events: list[Event],
+    now: datetime,
+) -> Turn:
+    """Save what the events say (answers, the ending) and where the interview now stands."""
+    for event in events:
+        if isinstance(event, Answered | NoAnswer):
+            value = event.value if isinstance(event, Answered) else None
+            _save_answer(session, member.id, attempt.id, event.question_id, value, now)
+        elif isinstance(event, Finished):
+            _finish(session, attempt, member, run, event.outcome, now)
+    current = run.current
+    attempt.question_id = current.id if current is not None else None
+    attempt.tries = run.tries
+    session.flush()
+    return Turn(events, attempt, attempt.language, attempt.question_id, attempt.tries)
+
+
+def _save_answer(
+    session: Session,
+    member_id: int,
+    attempt_id: int,
+    question_id: str,
+    value: str | None,
+    now: datetime,
+) -> None:
+    answer = session.scalar(
+        select(Answer).where(Answer.member_id == member_id, Answer.question_id == question_id)
+    )
+    if answer is None:
+        session.add(
+            Answer(
+                member_id=member_id,
+                question_id=question_id,
+                value=value,
+                attempt_id=attempt_id,
+                answered_at=now,
+            )
+        )
+    elif value is not None:
+        answer.value, answer.attempt_id, answer.answered_at = value, attempt_id, now
+
+
+def _finish(
+    session: Session,
+    attempt: Attempt,
+    member: Member,
+    run: FlowRun,
+    outcome: Outcome,
+    now: datetime,
+) -> None:
+    if attempt.outcome is not None:
+        return
+    attempt.outcome = AttemptOutcome(classify_interview(run.flow, run.answered, outcome))
+    if is_final_now(attempt.outcome):
+        member.status = MemberStatus.FINAL
+    chose_opt_out = any(
+        (option := q.option(run.answered.get(q.id, ""))) is not None and option.opt_out
+        for q in run.flow.questions
+    )
+    if (
+        chose_opt_out
+        and member.phone
+        and session.scalar(select(OptOut.id).where(OptOut.phone == member.phone)) is None
+    ):
+        session.add(OptOut(phone=member.phone, reason="declined the survey call", created_at=now))
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,133 @@
+"""IVR routes: check the signature, hand the request to a use case, answer TwiML.
+
+A webhook never answers 5xx for a business condition: an unknown call or a fault on our side
+gets a polite goodbye, and the call ends cleanly.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, abort, request
+
+from cati.services.flows import load_flows
+from cati.services.ivr import Turn, apply_call_status, key_turn, recording_turn, start_turn
+from cati.telephony.signatures import is_valid_signature
+from cati.telephony.twiml import goodbye_twiml, render_twiml
+from cati.web.ivr import bp
+from cati.web.runtime import get_runtime
+
+log = logging.getLogger(__name__)
+SORRY = "Xin lỗi, hiện chúng tôi chưa thể tiếp tục cuộc gọi. Xin cảm ơn và hẹn gọi lại sau."
+
+
+@bp.before_request
+def require_signature():
+    settings = get_runtime().settings
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if not raw:
+        query = request.query_string.decode("latin-1")
+        raw = request.path + (f"?{query}" if query else "")
+    url = settings.public_url + raw
+    params = request.form.to_dict(flat=True)
+    if not is_valid_signature(
+        settings.webhook_token, url, params, request.headers.get("X-Twilio-Signature", "")
+    ):
+        log.warning("ivr: rejected a request with a bad signature on %s", request.path)
+        abort(403)
+
+
+@bp.errorhandler(Exception)
+def polite_goodbye(error):
+    if getattr(error, "code", None) in (403, 405):
+        return error
+    log.exception("ivr: failed on %s (call %s)", request.path, request.form.get("CallSid"))
+    return _twiml(goodbye_twiml(SORRY))
+
+
+@bp.post("/voice")
+def voice():
+    """Twilio fetches this when the citizen picks up an outbound call."""
+    return _turn(
+        lambda session, flows, tz, now: start_turn(
+            session, flows, _arg_int("attempt"), request.form.get("CallSid", ""), tz=tz, now=now
+        )
+    )
+
+
+@bp.post("/gather")
+def gather():
+    """A key pressed (Digits) or silence (no Digits) for the question in the URL."""
+    return _turn(
+        lambda session, flows, tz, now: key_turn(
+            session,
+            flows,
+            _arg_int("attempt"),
+            request.form.get("CallSid", ""),
+            request.args.get("q", ""),
+            _arg_int("t"),
+            request.form.get("Digits"),
+            tz=tz,
+            now=now,
+        )
+    )
+
+
+@bp.post("/recording")
+def recording():
+    """The voice comment has been recorded."""
+    return _turn(
+        lambda session, flows, tz, now: recording_turn(
+            session,
+            flows,
+            _arg_int("attempt"),
+            request.form.get("CallSid", ""),
+            request.args.get("q", ""),
+            request.form.get("RecordingUrl"),
+            tz=tz,
+            now=now,
+        )
+    )
+
+
+@bp.post("/status")
+def status():
+    """Status callbacks of every call: may come twice or out of order."""
+    runtime = get_runtime()
+    with runtime.transaction() as session:
+        apply_call_status(
+            session, load_flows(runtime.settings.flows_dir), request.form, now=runtime.clock()
+        )
+    return Response(status=204)
+
+
+def _turn(use_case) -> Response:
+    runtime = get_runtime()
+    settings = runtime.settings
+    with runtime.transaction() as session:
+        turn: Turn = use_case(
+            session, load_flows(settings.flows_dir), settings.timezone, runtime.clock()
+        )
+        if turn.attempt is None:
+            return _twiml(goodbye_twiml(SORRY))
+        attempt_id = turn.attempt.id
+    base = settings.public_url
+    xml = render_twiml(
+        turn.events,
+        language=turn.language,
+        voice=settings.tts_voice,
+        gather_url=lambda q: f"{base}/ivr/gather?attempt={attempt_id}&q={q}&t={turn.tries}",
+        record_url=lambda q: f"{base}/ivr/recording?attempt={attempt_id}&q={q}",
+    )
+    return _twiml(xml)
+
+
+def _twiml(xml: str) -> Response:
+    return Response(xml, mimetype="text/xml")
+
+
+def _arg_int(name: str) -> int:
+    try:
+        return int(request.args.get(name, ""))
+    except ValueError:
+        return -1

@@ -1,0 +1,283 @@
+"""The IVR webhooks, driven the way Twilio drives them: signed, repeated, out of order, silent."""
+
+from __future__ import annotations
+
+import itertools
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select
+
+from cati.models import Answer, Attempt, CallEvent, Member, OptOut
+from cati.telephony.signatures import sign
+from tests.factories import create_attempt, create_member
+
+_sids = itertools.count(1)
+
+
+@dataclass
+class Twiml:
+    says: list[str]
+    gather: str | None
+    redirect: str | None
+    record: str | None
+    hangup: bool
+
+    @classmethod
+    def parse(cls, body: bytes) -> Twiml:
+        root = ET.fromstring(body)
+        gather = root.find("Gather")
+        return cls(
+            says=[e.text or "" for e in root.iter("Say")],
+            gather=gather.get("action") if gather is not None else None,
+            redirect=root.findtext("Redirect"),
+            record=root.find("Record").get("action") if root.find("Record") is not None else None,
+            hangup=root.find("Hangup") is not None,
+        )
+
+
+class Call:
+    """One call of the citizen, as Twilio would report it to the webhooks."""
+
+    def __init__(self, client, settings, attempt):
+        self.client, self.settings, self.attempt = client, settings, attempt
+        self.sid = attempt.provider_call_id or f"CA{next(_sids):032d}"
+        self.twiml: Twiml | None = None
+        self.last: tuple[str, dict] | None = None
+
+    def post(self, url: str, **params: str):
+        base = self.settings.public_url
+        path = url[len(base) :] if url.startswith(base) else url
+        params = {"CallSid": self.sid, "AccountSid": "AC1", "From": "+842333852123",
+                  "To": "+84912000001", "Direction": "outbound-api", **params}  # fmt: skip
+        signature = sign(self.settings.webhook_token, base + path, params)
+        self.last = (path, params)
+        return self.client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+    def answer(self) -> Twiml:
+        return self._turn(
+            self.post(f"/ivr/voice?attempt={self.attempt.id}", CallStatus="in-progress")
+        )
+
+    def press(self, digits: str) -> Twiml:
+        return self._turn(self.post(self.twiml.gather, Digits=digits, CallStatus="in-progress"))
+
+    def silence(self) -> Twiml:
+        return self._turn(self.post(self.twiml.redirect, CallStatus="in-progress"))
+
+    def replay(self):
+        """Twilio delivering the last request again."""
+        path, params = self.last
+        signature = sign(self.settings.webhook_token, self.settings.public_url + path, params)
+        return self._turn(self.client.post(path, data=params,
+                                           headers={"X-Twilio-Signature": signature}))  # fmt: skip
+
+    def status(self, status: str, sequence: int, **extra: str):
+        return self.post("/ivr/status", CallStatus=status, SequenceNumber=str(sequence), **extra)
+
+    def _turn(self, response) -> Twiml:
+        assert response.status_code == 200, response.data
+        assert response.mimetype == "text/xml"
+        self.twiml = Twiml.parse(response.data)
+        return self.twiml
+
+
+def reload(session, model, ident):
+    """The row as the webhooks left it (they commit through their own session)."""
+    session.expire_all()
+    return session.get(model, ident)
+
+
+def answers(session, member) -> dict[str, str | None]:
+    session.expire_all()
+    return dict(session.execute(select(Answer.question_id, Answer.value)
+                                .where(Answer.member_id == member.id)).all())  # fmt: skip
+
+
+@pytest.fixture
+def member(session):
+    return create_member(session, procedure_name="Đăng ký khai sinh", office_code="QT-DONGHA")
+
+
+@pytest.fixture
+def call(client, settings, session, member):
+    return Call(client, settings, create_attempt(session, member))
+
+
+def test_a_complete_interview(call, session, member):
+    twiml = call.answer()
+    assert "Đăng ký khai sinh" in twiml.says[0] and "Sở Nội vụ" in twiml.says[0]
+    assert twiml.gather == twiml.redirect and "q=consent" in twiml.gather
+    for key in ["1", "9", "8", "1", "2", "2", "9"]:
+        call.press(key)
+    twiml = call.press("3")  # no voice comment
+    assert twiml.hangup and "Cảm ơn" in twiml.says[-1]
+    assert answers(session, member) == {
+        "consent": "1", "staff_attitude": "9", "guidance_quality": "8", "on_time": "1",
+        "asked_to_return": "2", "paid_without_receipt": "2", "overall": "9",
+    }  # fmt: skip
+    attempt = reload(session, Attempt, call.attempt.id)
+    assert (attempt.outcome, reload(session, Member, member.id).status) == ("complete", "final")
+    assert call.status("completed", 5, CallDuration="95").status_code == 204
+    attempt = reload(session, Attempt, call.attempt.id)
+    assert (attempt.status, attempt.duration_s, attempt.outcome) == ("completed", 95, "complete")
+
+
+def test_each_answer_is_saved_as_it_arrives_and_a_repeat_stores_it_once(call, session, member):
+    call.answer()
+    call.press("1")
+    call.press("7")
+    assert answers(session, member) == {"consent": "1", "staff_attitude": "7"}
+    twiml = call.replay()  # Twilio retried the request for staff_attitude
+    assert "q=guidance_quality" in twiml.gather
+    assert answers(session, member) == {"consent": "1", "staff_attitude": "7"}
+
+
+@pytest.mark.parametrize(
+    ("keys", "saved", "hint"),
+    [
+        (["5"], None, "Phím chưa đúng"),
+        ([None], None, "chưa nhận được phím"),
+        (["5", None, "x"], "no answer", None),
+        (["#", "0"], "0", None),
+    ],
+    ids=["invalid-key", "silence", "three-tries-no-answer", "dont-know-after-invalid"],
+)  # fmt: skip
+def test_invalid_keys_and_silence_on_a_yes_no_question(call, session, member, keys, saved, hint):
+    call.answer()
+    for key in ["1", "9", "9"]:
+        call.press(key)
+    for key in keys:
+        twiml = call.silence() if key is None else call.press(key)
+    on_time = answers(session, member).get("on_time", "absent")
+    if saved is None:
+        assert on_time == "absent" and hint in twiml.says[0] and "q=on_time" in twiml.gather
+    else:
+        assert on_time == (None if saved == "no answer" else saved)
+        assert "q=asked_to_return" in twiml.gather
+
+
+def test_star_repeats_the_question(call):
+    call.answer()
+    twiml = call.press("*")
+    assert "q=consent" in twiml.gather and "Xin chào" in twiml.says[0]
+
+
+def test_refusal_ends_the_call_and_opts_the_number_out(call, session, member):
+    call.answer()
+    twiml = call.press("2")
+    assert twiml.hangup
+    assert reload(session, Attempt, call.attempt.id).outcome == "refused"
+    assert reload(session, Member, member.id).status == "final"
+    assert session.scalar(select(OptOut.phone)) == member.phone
+
+
+def test_not_my_procedure_is_not_eligible(call, session, member):
+    call.answer()
+    assert call.press("3").hangup
+    assert reload(session, Attempt, call.attempt.id).outcome == "not_eligible"
+    assert session.scalar(select(OptOut.phone)) is None
+
+
+def test_silence_is_not_consent(call, session, member):
+    call.answer()
+    call.silence()
+    call.silence()
+    twiml = call.silence()
+    assert twiml.hangup
+    assert answers(session, member) == {"consent": None}
+    assert reload(session, Attempt, call.attempt.id).outcome == "break_off"
+
+
+def test_a_dropped_call_is_partial_and_the_next_call_resumes(client, settings, session, member):
+    first = Call(client, settings, create_attempt(session, member))
+    first.answer()
+    for key in ["1", "9", "8", "1"]:
+        first.press(key)
+    first.status("completed", 4, CallDuration="50")
+    assert reload(session, Attempt, first.attempt.id).outcome == "partial"  # 3 of 6 core answered
+    assert reload(session, Member, member.id).status == "pending"
+    second = Call(client, settings, create_attempt(session, member))
+    twiml = second.answer()
+    assert "quay lại" in twiml.says[0] and "q=asked_to_return" in twiml.gather
+    for key in ["2", "2", "9", "3"]:
+        second.press(key)
+    assert reload(session, Attempt, second.attempt.id).outcome == "complete"
+    assert len(answers(session, member)) == 7
+
+
+def test_an_early_hang_up_is_a_break_off(call, session):
+    call.answer()
+    call.press("1")
+    call.press("9")
+    call.status("completed", 3, CallDuration="20")
+    assert reload(session, Attempt, call.attempt.id).outcome == "break_off"
+
+
+@pytest.mark.parametrize(
+    ("params", "outcome"),
+    [
+        ({"CallStatus": "busy"}, "busy"),
+        ({"CallStatus": "no-answer"}, "no_answer"),
+        ({"CallStatus": "failed", "SipResponseCode": "404"}, "invalid_number"),
+        ({"CallStatus": "failed", "SipResponseCode": "480"}, "unreachable"),
+        ({"CallStatus": "completed", "AnsweredBy": "machine_end_beep"}, "machine"),
+        ({"CallStatus": "completed", "AnsweredBy": "fax"}, "fax"),
+    ],
+    ids=["busy", "no-answer", "invalid-number", "unreachable", "machine", "fax"],
+)
+def test_call_statuses_become_outcomes(call, session, member, params, outcome):
+    call.attempt.provider_call_id = call.sid
+    session.flush()
+    assert call.post("/ivr/status", SequenceNumber="2", **params).status_code == 204
+    attempt = reload(session, Attempt, call.attempt.id)
+    assert attempt.outcome == outcome
+    # An invalid number can never be reached: final at once; the others may be retried.
+    expected = "final" if outcome == "invalid_number" else "pending"
+    assert reload(session, Member, member.id).status == expected
+
+
+def test_status_callbacks_out_of_order_and_twice(call, session):
+    call.answer()
+    call.status("ringing", 1)
+    call.status("completed", 3, CallDuration="12")
+    call.status("in-progress", 2)  # late
+    call.status("completed", 3, CallDuration="99")  # repeated delivery
+    attempt = reload(session, Attempt, call.attempt.id)
+    assert (attempt.status, attempt.duration_s) == ("completed", 12)
+    assert session.scalar(select(CallEvent.id).where(CallEvent.sequence == 2)) is not None
+    assert len(session.scalars(select(CallEvent)).all()) == 3
+
+
+def test_bad_signature_is_refused_and_changes_nothing(client, session, call, member):
+    response = client.post(
+        f"/ivr/voice?attempt={call.attempt.id}",
+        data={"CallSid": call.sid},
+        headers={"X-Twilio-Signature": "bad"},
+    )
+    assert response.status_code == 403
+    assert reload(session, Attempt, call.attempt.id).provider_call_id is None
+    call.answer()
+    call.press("1")
+    path, params = call.last
+    tampered = {**params, "Digits": "2"}  # signed for '1', sent with '2'
+    signature = sign(call.settings.webhook_token, call.settings.public_url + path, params)
+    response = client.post(path, data=tampered, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 403
+    assert answers(session, member) == {"consent": "1"}
+
+
+def test_unknown_call_gets_a_polite_goodbye(call, session):
+    call.attempt = type("Missing", (), {"id": 999999, "provider_call_id": None})()
+    twiml = call.answer()
+    assert twiml.hangup and "Xin lỗi" in twiml.says[0]
+    assert call.status("completed", 1).status_code == 204  # unknown CallSid: nothing to do
+
+
+def test_a_signed_url_cannot_be_reused_for_another_call(client, settings, session, member):
+    attempt = create_attempt(session, member, call_sid="CA-original")
+    intruder = Call(client, settings, attempt)
+    intruder.sid = "CA-other"
+    assert intruder.answer().hangup
+    assert reload(session, Attempt, attempt.id).status == "queued"
