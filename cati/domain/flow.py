@@ -147,10 +147,10 @@ def load_flow(document: Any, source: str) -> Flow:
     if not isinstance(document, Mapping):
         raise fail("/", "a flow must be a mapping")
     version = document.get("spec_version")
-    if version != SPEC_VERSION:
+    if type(version) is not int or version != SPEC_VERSION:
         raise fail("/spec_version", f"must be {SPEC_VERSION} (got {version!r})")
     flow_id = document.get("id")
-    if not isinstance(flow_id, str) or not _ID.match(flow_id):
+    if not isinstance(flow_id, str) or not _ID.fullmatch(flow_id):
         raise fail("/id", "a lower-case identifier is required (letters, digits, _)")
     languages = document.get("languages")
     if (
@@ -180,11 +180,9 @@ def load_flow(document: Any, source: str) -> Flow:
                     text[lang] = item["text"].strip()
             else:
                 raise fail(f"{path}/{lang}", "missing: text, or {audio: URL}")
-        unknown = set(value) - set(langs)
+        unknown = sorted(map(str, set(value) - set(langs)))
         if unknown:
-            raise fail(
-                path, f"language(s) not declared in /languages: {', '.join(sorted(unknown))}"
-            )
+            raise fail(path, f"language(s) not declared in /languages: {', '.join(unknown)}")
         return Prompt(text, audio)
 
     title = prompt(document.get("title"), "/title").text
@@ -198,7 +196,7 @@ def load_flow(document: Any, source: str) -> Flow:
         if not isinstance(raw, Mapping):
             raise fail(path, "a question must be a mapping")
         qid = raw.get("id")
-        if not isinstance(qid, str) or not _ID.match(qid):
+        if not isinstance(qid, str) or not _ID.fullmatch(qid):
             raise fail(f"{path}/id", "a lower-case identifier is required")
         if qid in seen:
             raise fail(f"{path}/id", f"duplicate question id {qid!r}")
@@ -211,7 +209,7 @@ def load_flow(document: Any, source: str) -> Flow:
             ) from None
         options = _options(raw, qtype, path, langs, fail, prompt)
         max_seconds = raw.get("max_seconds", 60)
-        if not isinstance(max_seconds, int) or not 1 <= max_seconds <= 300:
+        if type(max_seconds) is not int or not 1 <= max_seconds <= 300:
             raise fail(f"{path}/max_seconds", "a whole number of seconds from 1 to 300")
         required = raw.get("required", False)
         if not isinstance(required, bool) or (required and qtype is QuestionType.RECORD):
@@ -242,14 +240,15 @@ def _options(raw, qtype, path, langs, fail, prompt) -> tuple[Option, ...]:
         opath = f"{path}/options/{key}"
         if key not in tuple("123456789"):
             raise fail(opath, "option keys are single digits 1-9 (0 is don't know, * repeats)")
+        if any(option.key == key for option in options):
+            raise fail(opath, f"duplicate option key {key!r}")
         if not isinstance(spec, Mapping):
             raise fail(opath, "an option must be a mapping with a label")
         end = spec.get("end")
         if end is not None:
-            try:
-                end = Outcome(end)
-            except ValueError:
-                raise fail(f"{opath}/end", "must be refused, not_eligible or complete") from None
+            if end not in (Outcome.REFUSED, Outcome.NOT_ELIGIBLE, Outcome.COMPLETE):
+                raise fail(f"{opath}/end", "must be refused, not_eligible or complete")
+            end = Outcome(end)
         nxt = spec.get("next")
         if nxt is not None and not isinstance(nxt, str):
             raise fail(f"{opath}/next", "must be a question id")
@@ -278,8 +277,11 @@ def _check_graph(questions: list[Question], fail) -> None:
                     raise fail(f"/questions/{i}/options/{option.key}/next",
                                "jumps must go forward (a backward jump would loop)")  # fmt: skip
                 targets.append(index[option.next])
-        falls_through = not question.options or any(
-            o.next is None and o.end is None for o in question.options
+        # '0' (don't know) and no answer go on to the next question, except on a required one
+        falls_through = (
+            not question.required
+            or not question.options
+            or any(o.next is None and o.end is None for o in question.options)
         )
         if i in reachable:
             reachable.update(targets)
@@ -496,7 +498,9 @@ def classify_interview(flow: Flow, answers: Mapping[str, str], finished: Outcome
     questions have an answer — '0' counts, a question left without an answer does not — and a
     break-off otherwise.
     """
-    if finished is not None and finished is not Outcome.NO_CONSENT:
+    if finished is Outcome.NO_CONSENT:
+        return "break_off"
+    if finished is not None:
         return finished.value
     core = flow.core_questions
     answered = sum(1 for q in core if q.id in answers)
