@@ -9,12 +9,22 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+from cati.domain.calling import (
+    DEFAULT_CALLING_DAYS,
+    DEFAULT_CALLING_HOURS,
+    CallingPolicy,
+    parse_calling_days,
+    parse_calling_hours,
+    parse_holidays,
+)
 
 
 class SettingsError(ValueError):
@@ -34,6 +44,9 @@ class Settings:
     twilio_auth_token: str | None = None
     caller_id: str | None = None
     tts_voice: str = "Google.vi-VN-Standard-A"
+    calling_policy: CallingPolicy = field(default_factory=CallingPolicy)
+    max_cps: float = 1.0
+    max_concurrent_calls: int = 10
 
     @property
     def webhook_token(self) -> str:
@@ -43,9 +56,10 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
+        timezone = _timezone(env)
         return cls(
             database_url=_database_url(env),
-            timezone=_timezone(env),
+            timezone=timezone,
             resurvey_days=_int(env, "CATI_RESURVEY_DAYS", 90, minimum=0),
             api_token=env.get("CATI_API_TOKEN") or None,
             flows_dir=_folder(env, "CATI_FLOWS_DIR", cls.flows_dir),
@@ -55,6 +69,9 @@ class Settings:
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
             caller_id=_e164(env, "CATI_CALLER_ID"),
             tts_voice=env.get("CATI_TTS_VOICE", "").strip() or cls.tts_voice,
+            calling_policy=_calling_policy(env, timezone),
+            max_cps=_float(env, "CATI_MAX_CPS", 1.0, minimum=0.01),
+            max_concurrent_calls=_int(env, "CATI_MAX_CONCURRENT_CALLS", 10, minimum=1),
         )
 
 
@@ -82,6 +99,48 @@ def _timezone(env: Mapping[str, str]) -> ZoneInfo:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise SettingsError(f"CATI_TIMEZONE: unknown time zone {value!r}") from exc
+
+
+def _calling_policy(env: Mapping[str, str], tz: ZoneInfo) -> CallingPolicy:
+    texts = {}
+    for name, default in (
+        ("CATI_CALLING_HOURS", DEFAULT_CALLING_HOURS),
+        ("CATI_CALLING_DAYS", DEFAULT_CALLING_DAYS),
+        ("CATI_HOLIDAYS", ""),
+    ):
+        texts[name] = env.get(name, "").strip() or default
+    parsed = {}
+    for name, parse in (
+        ("CATI_CALLING_HOURS", parse_calling_hours),
+        ("CATI_CALLING_DAYS", parse_calling_days),
+        ("CATI_HOLIDAYS", parse_holidays),
+    ):
+        try:
+            parsed[name] = parse(texts[name])
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {exc}") from None
+    return CallingPolicy(
+        windows=parsed["CATI_CALLING_HOURS"],
+        days=parsed["CATI_CALLING_DAYS"],
+        holidays=parsed["CATI_HOLIDAYS"],
+        tz=tz,
+        max_attempts=_int(env, "CATI_MAX_ATTEMPTS", 5, minimum=1),
+        max_per_day=_int(env, "CATI_MAX_ATTEMPTS_PER_DAY", 2, minimum=1),
+        min_gap=timedelta(minutes=_int(env, "CATI_MIN_GAP_MINUTES", 120, minimum=0)),
+    )
+
+
+def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a number, got {raw!r}") from None
+    if not value >= minimum:
+        raise SettingsError(f"{name}: must be at least {minimum}, got {raw}")
+    return value
 
 
 def _public_url(env: Mapping[str, str]) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cati.domain.calling import CallingPolicy
 from cati.domain.dispositions import AttemptOutcome, is_final_now
 from cati.domain.flow import (
     Answered,
@@ -29,6 +30,7 @@ from cati.domain.flow import (
     classify_interview,
 )
 from cati.models import Answer, Attempt, CallEvent, Case, Member, MemberStatus, OptOut, Round
+from cati.services.dialer import schedule_next_call
 
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 _STATUS_ORDER = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3, "answered": 3}
@@ -122,14 +124,20 @@ def recording_turn(
 
 
 def apply_call_status(
-    session: Session, flows: Mapping[str, Flow], params: Mapping[str, str], *, now: datetime
+    session: Session,
+    flows: Mapping[str, Flow],
+    params: Mapping[str, str],
+    *,
+    policy: CallingPolicy,
+    now: datetime,
 ) -> bool:
     """Apply one status callback; return False when it changed nothing (unknown or repeated).
 
     1. The callback is stored once per (call, SequenceNumber); a repeat is ignored.
     2. A status never moves backwards, and nothing overwrites a final status.
     3. On the final status the attempt gets its outcome: the interview's own ending if it
-       reached one, else what the call status says (busy, no answer, machine, …).
+       reached one, else what the call status says (busy, no answer, machine, …); then the
+       member is given its next call, or closed with its disposition.
     """
     attempt = session.scalar(
         select(Attempt).where(Attempt.provider_call_id == params.get("CallSid", ""))
@@ -164,9 +172,7 @@ def apply_call_status(
         attempt.outcome = _call_outcome(session, flows, attempt, member)
     attempt.question_id = None
     if member.status != MemberStatus.FINAL:
-        member.status = (
-            MemberStatus.FINAL if is_final_now(attempt.outcome) else MemberStatus.PENDING
-        )
+        schedule_next_call(session, member, policy, now)
     return True
 
 
@@ -298,7 +304,9 @@ def _finish(
         return
     attempt.outcome = AttemptOutcome(classify_interview(run.flow, run.answered, outcome))
     if is_final_now(attempt.outcome):
-        member.status = MemberStatus.FINAL
+        # Final at once, without waiting for the call to end.
+        session.flush()
+        schedule_next_call(session, member, None, now)
     chose_opt_out = any(
         (option := q.option(run.answered.get(q.id, ""))) is not None and option.opt_out
         for q in run.flow.questions

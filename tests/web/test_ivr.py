@@ -5,12 +5,14 @@ from __future__ import annotations
 import itertools
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from cati.models import Answer, Attempt, CallEvent, Member, OptOut
 from cati.telephony.signatures import sign
+from tests.conftest import NOW
 from tests.factories import create_attempt, create_member
 
 _sids = itertools.count(1)
@@ -118,7 +120,8 @@ def test_a_complete_interview(call, session, member):
         "asked_to_return": "2", "paid_without_receipt": "2", "overall": "9",
     }  # fmt: skip
     attempt = reload(session, Attempt, call.attempt.id)
-    assert (attempt.outcome, reload(session, Member, member.id).status) == ("complete", "final")
+    member = reload(session, Member, member.id)
+    assert (attempt.outcome, member.status, member.disposition) == ("complete", "final", "1.1")
     assert call.status("completed", 5, CallDuration="95").status_code == 204
     attempt = reload(session, Attempt, call.attempt.id)
     assert (attempt.status, attempt.duration_s, attempt.outcome) == ("completed", 95, "complete")
@@ -169,7 +172,8 @@ def test_refusal_ends_the_call_and_opts_the_number_out(call, session, member):
     twiml = call.press("2")
     assert twiml.hangup
     assert reload(session, Attempt, call.attempt.id).outcome == "refused"
-    assert reload(session, Member, member.id).status == "final"
+    member = reload(session, Member, member.id)
+    assert (member.status, member.disposition) == ("final", "2.11")
     assert session.scalar(select(OptOut.phone)) == member.phone
 
 
@@ -177,6 +181,7 @@ def test_not_my_procedure_is_not_eligible(call, session, member):
     call.answer()
     assert call.press("3").hangup
     assert reload(session, Attempt, call.attempt.id).outcome == "not_eligible"
+    assert reload(session, Member, member.id).disposition == "4.70"
     assert session.scalar(select(OptOut.phone)) is None
 
 
@@ -234,8 +239,12 @@ def test_call_statuses_become_outcomes(call, session, member, params, outcome):
     attempt = reload(session, Attempt, call.attempt.id)
     assert attempt.outcome == outcome
     # An invalid number can never be reached: final at once; the others may be retried.
-    expected = "final" if outcome == "invalid_number" else "pending"
-    assert reload(session, Member, member.id).status == expected
+    member = reload(session, Member, member.id)
+    if outcome == "invalid_number":
+        assert (member.status, member.disposition) == ("final", "2.20")
+    else:  # tried again later, inside calling hours, at least two hours on
+        assert (member.status, member.disposition) == ("pending", None)
+        assert member.next_call_at >= NOW + timedelta(hours=2)
 
 
 def test_status_callbacks_out_of_order_and_twice(call, session):

@@ -96,7 +96,11 @@ def status():
     runtime = get_runtime()
     with runtime.transaction() as session:
         apply_call_status(
-            session, load_flows(runtime.settings.flows_dir), request.form, now=runtime.clock()
+            session,
+            load_flows(runtime.settings.flows_dir),
+            request.form,
+            policy=runtime.settings.calling_policy,
+            now=runtime.clock(),
         )
     return Response(status=204)
 

@@ -1,0 +1,150 @@
+"""Dialing: which members are due, claiming one atomically, and what became of each call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from cati.domain.calling import CallingPolicy, PastAttempt
+from cati.domain.dispositions import AttemptOutcome, is_final_now, roll_up_disposition
+from cati.models import Attempt, Member, MemberStatus, Round, RoundStatus
+
+ROUND_CALLING_DAYS = 14  # a round is dialled until this long after its week ends
+LIVE_STATUSES = ("queued", "initiated", "ringing", "in-progress")
+RETRY_AFTER_PROVIDER_FAILURE = timedelta(minutes=10)
+
+
+def round_ends_at(round_: Round) -> datetime:
+    return round_.week_end_at + timedelta(days=ROUND_CALLING_DAYS)
+
+
+def count_live_calls(session: Session) -> int:
+    """Calls placed and not yet finished (for the concurrency limit)."""
+    return session.scalar(
+        select(func.count())
+        .select_from(Attempt)
+        .where(Attempt.mode == "ivr", Attempt.status.in_(LIVE_STATUSES))
+    )
+
+
+@dataclass(frozen=True)
+class Claimed:
+    attempt_id: int
+    member_id: int
+    phone: str
+
+
+def claim_next_member(
+    session: Session, round_id: int, policy: CallingPolicy, now: datetime
+) -> Claimed | None:
+    """Claim the next due member of an open round and record the intent to call it.
+
+    1. Nothing is due outside calling hours, or once the round has ended.
+    2. Candidates: pending members whose next call time has come (never called first), with a
+       phone. On PostgreSQL they are locked with SKIP LOCKED, so concurrent dialers pass over
+       each other's rows.
+    3. The claim itself is a compare-and-set (pending → in progress) that holds on SQLite too:
+       of two dialers racing for one member, exactly one wins.
+    4. The attempt row is written now, before the call is placed: the caller commits it, then
+       calls out, so a crash in between leaves a visible attempt instead of a lost one.
+    """
+    round_ = session.get(Round, round_id)
+    if round_ is None or round_.status != RoundStatus.OPEN or now >= round_ends_at(round_):
+        return None
+    if not policy.is_callable_at(now):
+        return None
+    due = (
+        select(Member.id)
+        .where(
+            Member.round_id == round_id,
+            Member.status == MemberStatus.PENDING.value,
+            Member.phone.is_not(None),
+            (Member.next_call_at.is_(None)) | (Member.next_call_at <= now),
+            Member.attempt_count < policy.max_attempts,
+        )
+        .order_by(Member.next_call_at.is_not(None), Member.next_call_at, Member.id)
+        .limit(20)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    for member_id in session.scalars(due).all():
+        won = session.execute(
+            update(Member)
+            .where(Member.id == member_id, Member.status == MemberStatus.PENDING.value)
+            .values(status=MemberStatus.IN_PROGRESS.value, attempt_count=Member.attempt_count + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not won:
+            continue
+        member = session.get(Member, member_id)
+        session.refresh(member)
+        attempt = Attempt(
+            member_id=member_id, mode="ivr", status="queued", language="vi", tries=0, started_at=now
+        )
+        session.add(attempt)
+        session.flush()
+        return Claimed(attempt.id, member_id, member.phone)
+    return None
+
+
+def record_placed(session: Session, attempt_id: int, provider: str, sid: str) -> None:
+    """The provider accepted the call: the attempt now counts."""
+    attempt = session.get(Attempt, attempt_id)
+    attempt.provider, attempt.provider_call_id = provider, sid
+
+
+def record_invalid_number(
+    session: Session, attempt_id: int, policy: CallingPolicy, now: datetime
+) -> None:
+    """The provider says the number cannot be called: a final outcome for this member."""
+    attempt = session.get(Attempt, attempt_id)
+    attempt.status, attempt.ended_at = "failed", now
+    attempt.outcome = AttemptOutcome.INVALID_NUMBER
+    schedule_next_call(session, session.get(Member, attempt.member_id), policy, now)
+
+
+def release_unplaced(session: Session, attempt_id: int, now: datetime) -> None:
+    """The provider could not take the call (still failing after retries): the attempt does
+    not count, and the member goes back to the queue a little later."""
+    attempt = session.get(Attempt, attempt_id)
+    member = session.get(Member, attempt.member_id)
+    session.delete(attempt)
+    member.attempt_count -= 1
+    member.status = MemberStatus.PENDING
+    member.next_call_at = now + RETRY_AFTER_PROVIDER_FAILURE
+
+
+def schedule_next_call(
+    session: Session, member: Member, policy: CallingPolicy | None, now: datetime
+) -> None:
+    """After a call ends: set the member's next call, or close it with its disposition.
+
+    A final outcome (complete, refusal, not eligible, invalid number …) closes the member at
+    once; otherwise the calling policy says when to try again, and when it says never (no
+    attempts left, the round is over) the attempts are rolled up into the final disposition.
+    Without a policy only the final-at-once case is settled.
+    """
+    attempts = session.scalars(
+        select(Attempt)
+        .where(Attempt.member_id == member.id, Attempt.outcome.is_not(None))
+        .order_by(Attempt.started_at, Attempt.id)
+    ).all()
+    outcomes = [AttemptOutcome(a.outcome) for a in attempts]
+    next_at = None
+    if not any(is_final_now(o) for o in outcomes):
+        if policy is None:
+            return
+        round_ = session.get(Round, member.round_id)
+        history = [PastAttempt(a.started_at, a.outcome) for a in attempts]
+        next_at = policy.next_attempt_at(history, now=now, round_ends_at=round_ends_at(round_))
+    if next_at is None:
+        disposition = roll_up_disposition(outcomes)
+        member.status = MemberStatus.FINAL
+        member.disposition = disposition.code.value if disposition else None
+        member.next_call_at = None
+    else:
+        member.status = MemberStatus.PENDING
+        member.next_call_at = next_at

@@ -1,0 +1,37 @@
+"""A stand-in provider for the demo and tests: calls are accepted and handed to simulated
+citizens (see `cati.simulator`), who answer through the real signed webhooks."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import deque
+
+from cati.telephony.base import CallRequest, CallState, Provider
+
+
+class SimulatedProvider(Provider):
+    name = "simulated"
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self.placed: deque[tuple[str, CallRequest]] = deque()  # waiting for a citizen
+        self.states: dict[str, CallState] = {}
+
+    def place_call(self, call: CallRequest) -> str:
+        with self._lock:
+            sid = f"SIM{next(self._ids):030d}"
+            self.placed.append((sid, call))
+            self.states[sid] = CallState(sid, "queued")
+        return sid
+
+    def hang_up(self, sid: str) -> None:
+        with self._lock:
+            state = self.states.get(sid)
+            if state is not None:
+                self.states[sid] = CallState(sid, "completed", state.duration_s, state.answered_by)
+
+    def fetch_call(self, sid: str) -> CallState:
+        with self._lock:
+            return self.states.get(sid, CallState(sid, "failed"))

@@ -1,0 +1,77 @@
+"""Twilio as the telephony provider (REST API through twilio-python)."""
+
+from __future__ import annotations
+
+import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from cati.telephony.base import CallRequest, CallState, ErrorKind, Provider, ProviderError
+
+HTTP_TIMEOUT_S = 10  # twilio-python waits forever by default
+# Twilio error codes that no retry will fix: invalid or unreachable 'To' numbers.
+INVALID_NUMBER_CODES = frozenset(
+    {21211, 21214, 21215, 21216, 21217, 21401, 21407, 21408, 21610, 13224}
+)
+STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+
+
+class TwilioProvider(Provider):
+    name = "twilio"
+
+    def __init__(self, account_sid: str, auth_token: str) -> None:
+        self.client = Client(
+            account_sid, auth_token, http_client=TwilioHttpClient(timeout=HTTP_TIMEOUT_S)
+        )
+
+    def place_call(self, call: CallRequest) -> str:
+        try:
+            created = self.client.calls.create(
+                to=call.to,
+                from_=call.from_,
+                url=call.url,
+                method="POST",
+                status_callback=call.status_callback,
+                status_callback_event=STATUS_EVENTS,
+                status_callback_method="POST",
+                machine_detection="Enable",
+                async_amd=True,
+                async_amd_status_callback=call.amd_callback,
+                async_amd_status_callback_method="POST",
+                timeout=call.timeout_s,
+                time_limit=call.time_limit_s,
+            )
+        except TwilioRestException as exc:
+            raise _error(exc) from exc
+        except requests.RequestException as exc:
+            raise ProviderError(f"twilio: {type(exc).__name__}", ErrorKind.TEMPORARY) from exc
+        return created.sid
+
+    def hang_up(self, sid: str) -> None:
+        try:
+            self.client.calls(sid).update(status="completed")
+        except TwilioRestException as exc:
+            raise _error(exc) from exc
+        except requests.RequestException as exc:
+            raise ProviderError(f"twilio: {type(exc).__name__}", ErrorKind.TEMPORARY) from exc
+
+    def fetch_call(self, sid: str) -> CallState:
+        try:
+            call = self.client.calls(sid).fetch()
+        except TwilioRestException as exc:
+            raise _error(exc) from exc
+        except requests.RequestException as exc:
+            raise ProviderError(f"twilio: {type(exc).__name__}", ErrorKind.TEMPORARY) from exc
+        duration = int(call.duration) if call.duration not in (None, "") else None
+        return CallState(call.sid, call.status, duration, call.answered_by)
+
+
+def _error(exc: TwilioRestException) -> ProviderError:
+    if exc.code in INVALID_NUMBER_CODES:
+        kind = ErrorKind.INVALID_NUMBER
+    elif exc.status == 429 or exc.status is None or exc.status >= 500:
+        kind = ErrorKind.TEMPORARY
+    else:
+        kind = ErrorKind.FATAL
+    return ProviderError(f"twilio {exc.status} code {exc.code}: {exc.msg}", kind, exc.code)
