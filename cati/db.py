@@ -102,7 +102,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 
 def _sqlite_begin(connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front. With a plain BEGIN, two transactions that read
+    # and then write (claiming a member, saving an answer) can both read, and the later writer
+    # fails at once with "database is locked"; this way it waits (busy timeout) and then sees
+    # the first one's commit. SQLite serialises writers anyway; PostgreSQL is for scale.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:

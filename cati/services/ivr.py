@@ -176,6 +176,23 @@ def apply_call_status(
     return True
 
 
+def apply_machine_detection(session: Session, params: Mapping[str, str]) -> bool:
+    """Answering-machine detection finished; return True when a machine answered, so that
+    the caller hangs up: the survey is never played to a machine (the call is retried later)."""
+    attempt = session.scalar(
+        select(Attempt).where(Attempt.provider_call_id == params.get("CallSid", ""))
+    )
+    answered_by = params.get("AnsweredBy", "")
+    if attempt is None or not answered_by:
+        return False
+    attempt.answered_by = answered_by
+    if answered_by in MACHINE or answered_by == "fax":
+        if attempt.outcome is None:
+            attempt.outcome = AttemptOutcome.FAX if answered_by == "fax" else AttemptOutcome.MACHINE
+        return True
+    return False
+
+
 def _call_outcome(
     session: Session, flows: Mapping[str, Flow], attempt: Attempt, member: Member
 ) -> AttemptOutcome:

@@ -36,7 +36,7 @@ class TwilioProvider(Provider):
                 status_callback_event=STATUS_EVENTS,
                 status_callback_method="POST",
                 machine_detection="Enable",
-                async_amd=True,
+                async_amd="true",
                 async_amd_status_callback=call.amd_callback,
                 async_amd_status_callback_method="POST",
                 timeout=call.timeout_s,

@@ -11,7 +11,16 @@ import logging
 from flask import Response, abort, request
 
 from cati.services.flows import load_flows
-from cati.services.ivr import Turn, apply_call_status, key_turn, recording_turn, start_turn
+from cati.services.ivr import (
+    Turn,
+    apply_call_status,
+    apply_machine_detection,
+    key_turn,
+    recording_turn,
+    start_turn,
+)
+from cati.telephony import make_provider
+from cati.telephony.base import ProviderError
 from cati.telephony.signatures import is_valid_signature
 from cati.telephony.twiml import goodbye_twiml, render_twiml
 from cati.web.ivr import bp
@@ -102,6 +111,24 @@ def status():
             policy=runtime.settings.calling_policy,
             now=runtime.clock(),
         )
+    return Response(status=204)
+
+
+@bp.post("/amd")
+def amd():
+    """Asynchronous answering-machine detection: a machine gets no survey; we hang up."""
+    runtime = get_runtime()
+    with runtime.transaction() as session:
+        machine = apply_machine_detection(session, request.form)
+    if machine:
+        try:
+            make_provider(runtime.settings).hang_up(request.form["CallSid"])
+        except ProviderError as exc:
+            log.warning(
+                "ivr: could not hang up on a machine (call %s): %s",
+                request.form.get("CallSid"),
+                exc,
+            )
     return Response(status=204)
 
 

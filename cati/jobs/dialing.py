@@ -1,0 +1,104 @@
+"""The dialing job: place the calls that are due, within the provider's limits.
+
+Each call is two short transactions around the provider request: the claim and the attempt
+are committed first (the intent), the call is placed, then its result is committed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cati.runtime import Runtime
+from cati.services.dialer import (
+    claim_next_member,
+    count_live_calls,
+    record_invalid_number,
+    record_placed,
+    release_unplaced,
+)
+from cati.telephony.base import CallRequest, ErrorKind, Provider, ProviderError
+
+log = logging.getLogger(__name__)
+BACKOFF_S = (1.0, 2.0, 4.0)  # waits between tries of a call the provider could not take
+
+
+class DialerError(Exception):
+    """The provider refuses us (credentials, caller id): dialing stops until a person acts."""
+
+
+@dataclass
+class DialReport:
+    placed: int = 0
+    invalid_numbers: int = 0
+    deferred: int = 0  # the provider kept failing; the member is back in the queue
+    at_capacity: bool = False  # stopped by CATI_MAX_CONCURRENT_CALLS
+
+
+def dial_pass(
+    runtime: Runtime,
+    provider: Provider,
+    round_id: int,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> DialReport:
+    """Place every call due now, at most CATI_MAX_CPS per second and CATI_MAX_CONCURRENT_CALLS
+    at once; return what happened."""
+    settings = runtime.settings
+    policy = settings.calling_policy
+    interval = 1.0 / settings.max_cps
+    report = DialReport()
+    next_slot = monotonic()
+    while True:
+        with runtime.transaction() as session:
+            if count_live_calls(session) >= settings.max_concurrent_calls:
+                report.at_capacity = True
+                return report
+            claimed = claim_next_member(session, round_id, policy, runtime.clock())
+        if claimed is None:
+            return report
+        wait = next_slot - monotonic()
+        if wait > 0:
+            sleep(wait)
+        base = settings.public_url
+        request = CallRequest(
+            to=claimed.phone,
+            from_=settings.caller_id or "+84000000000",
+            url=f"{base}/ivr/voice?attempt={claimed.attempt_id}",
+            status_callback=f"{base}/ivr/status",
+            amd_callback=f"{base}/ivr/amd",
+        )
+        try:
+            sid = _place(provider, request, sleep)
+        except ProviderError as error:
+            with runtime.transaction() as session:
+                if error.kind is ErrorKind.INVALID_NUMBER:
+                    record_invalid_number(session, claimed.attempt_id, policy, runtime.clock())
+                    report.invalid_numbers += 1
+                else:
+                    release_unplaced(session, claimed.attempt_id, runtime.clock())
+                    report.deferred += 1
+            log.warning("dial: attempt %s not placed: %s", claimed.attempt_id, error)
+            if error.kind is ErrorKind.FATAL:
+                raise DialerError(str(error)) from error
+        else:
+            with runtime.transaction() as session:
+                record_placed(session, claimed.attempt_id, provider.name, sid)
+            report.placed += 1
+            log.info("dial: attempt %s placed as %s", claimed.attempt_id, sid)
+        next_slot = monotonic() + interval
+
+
+def _place(provider: Provider, request: CallRequest, sleep: Callable[[float], None]) -> str:
+    """Place one call, retrying temporary failures with backoff."""
+    for wait in (*BACKOFF_S, None):
+        try:
+            return provider.place_call(request)
+        except ProviderError as error:
+            if error.kind is not ErrorKind.TEMPORARY or wait is None:
+                raise
+            sleep(wait)
+    raise AssertionError("unreachable")
