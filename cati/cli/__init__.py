@@ -8,6 +8,7 @@ from cati.cli.cases import cases
 from cati.cli.common import get_runtime
 from cati.cli.dial import dial
 from cati.cli.flows import flows
+from cati.cli.members import members
 from cati.cli.optout import optout
 from cati.cli.rounds import rounds
 
@@ -50,5 +51,6 @@ def serve(host: str, port: int) -> None:
 main.add_command(cases)
 main.add_command(dial)
 main.add_command(flows)
+main.add_command(members)
 main.add_command(optout)
 main.add_command(rounds)

@@ -290,3 +290,39 @@ def test_a_signed_url_cannot_be_reused_for_another_call(client, settings, sessio
     intruder.sid = "CA-other"
     assert intruder.answer().hangup
     assert reload(session, Attempt, attempt.id).status == "queued"
+
+
+def test_members_show_follows_the_interview(client, settings, session, member, cli):
+    import json
+
+    code = member.case.dossier_code
+    first = Call(client, settings, create_attempt(session, member))
+    first.answer()
+    for key in ["1", "9", "0", "1", "5", "", ""]:  # asked_to_return: invalid, silence x2
+        first.press(key) if key else first.silence()
+    first.status("completed", 4, CallDuration="70", AnsweredBy="human")
+    shown = json.loads(cli("members", "show", code, "--json").stdout)
+    assert {k: shown[k] for k in ("dossier_code", "round_id", "status", "disposition")} == {
+        "dossier_code": code, "round_id": member.round_id, "status": "pending",
+        "disposition": None,
+    }  # fmt: skip
+    assert shown["answers"] == {
+        "consent": "1", "staff_attitude": "9", "guidance_quality": "0", "on_time": "1",
+    }  # fmt: skip
+    [attempt] = shown["attempts"]
+    assert attempt | {"started_at": None} == {
+        "started_at": None, "mode": "ivr", "outcome": "partial",
+        "provider_status": "completed", "answered_by": "human", "duration_s": 70,
+    }  # fmt: skip
+    assert shown["phone"].startswith("091") and "*" in shown["phone"]
+    second = Call(client, settings, create_attempt(session, member))
+    second.answer()
+    for key in ["2", "8", "3"]:
+        second.press(key)
+    shown = json.loads(cli("members", "show", code, "--json").stdout)
+    assert (shown["status"], shown["disposition"], len(shown["attempts"])) == ("final", "1.1", 2)
+    assert "asked_to_return" not in shown["answers"] and shown["answers"]["overall"] == "8"
+    text = cli("members", "show", code)
+    assert text.exit_code == 0 and "1.1" in text.stdout and member.phone not in text.stdout
+    missing = cli("members", "show", "NO-SUCH-DOSSIER")
+    assert missing.exit_code == 2 and "NO-SUCH-DOSSIER" in missing.output
