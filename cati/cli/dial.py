@@ -46,3 +46,59 @@ def dial(round_id: int, once: bool) -> None:
         f"round {round_id}: {totals['placed']} calls placed, "
         f"{totals['invalid_numbers']} invalid numbers, {totals['deferred']} deferred"
     )
+
+
+@click.command()
+@click.option("--round", "round_id", required=True, type=int, help="The round to run.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the citizens.")
+@click.option(
+    "--concurrency",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Calls answered at the same time.",
+)
+def simulate(round_id: int, seed: int, concurrency: int) -> None:
+    """Dial a round to its end with simulated citizens (for the demo and trials).
+
+    The web application is served on loopback and the citizens answer through its signed
+    webhooks; the dialing passes run on a simulated clock from the Monday after the round's
+    week, so retries and spacing play out in seconds. Nothing leaves this machine.
+    """
+    from cati.services.dialer import round_ends_at
+    from cati.simulator import run_simulation
+
+    runtime = get_runtime()
+    tz = runtime.settings.timezone
+    with runtime.transaction() as session:
+        round_ = session.get(Round, round_id)
+        if round_ is None:
+            raise click.BadParameter(f"no round with id {round_id}", param_hint="--round")
+        start = runtime.settings.calling_policy.next_window_start(round_.week_end_at)
+        deadline = round_ends_at(round_)
+
+    def progress(number, moment, statuses):
+        click.echo(
+            f"  pass {number:>2}  {moment.astimezone(tz):%a %d/%m %H:%M}  "
+            + "  ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
+        )
+
+    click.echo(
+        f"simulating round {round_id} from {start.astimezone(tz):%a %d/%m/%Y %H:%M} "
+        f"(calling period ends {deadline.astimezone(tz):%d/%m/%Y})"
+    )
+    report = run_simulation(
+        runtime, round_id, start, seed=seed, concurrency=concurrency, on_pass=progress
+    )
+    click.echo(f"{report.calls} calls, {report.requests} webhook requests, {report.passes} passes")
+    click.echo("citizens: " + ", ".join(f"{k} {v}" for k, v in report.behaviours.most_common()))
+    click.echo(
+        "attempt outcomes: " + ", ".join(f"{k} {v}" for k, v in report.statuses.most_common())
+    )
+    click.echo(
+        "dispositions: "
+        + ", ".join(
+            f"{k or 'pending'} {v}"
+            for k, v in sorted(report.dispositions.items(), key=lambda kv: kv[0] or "")
+        )
+    )

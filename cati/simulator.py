@@ -1,0 +1,257 @@
+"""Simulated citizens: they take the simulated provider's calls and answer them through the
+real, signed /ivr/* webhooks over HTTP, as Twilio would, with a realistic mix of behaviour.
+
+`run_simulation` is the demo's engine: it runs the web application on loopback, then dials
+a round pass after pass on a simulated clock (each pass two and a half hours after the last,
+inside calling hours), so that retries, spacing and round closing all play out in seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import urllib.parse
+import urllib.request
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from cati.jobs.dialing import dial_pass
+from cati.models import Attempt, Member, MemberStatus
+from cati.runtime import Runtime
+from cati.telephony.base import CallRequest
+from cati.telephony.signatures import sign
+from cati.telephony.simulated import SimulatedProvider
+
+# Who picks up, per call: (behaviour, weight). A citizen is a new draw on every call.
+BEHAVIOURS = (
+    ("complete", 58),
+    ("fumbling", 8),  # presses wrong keys and stays silent now and then, but finishes
+    ("busy", 8),
+    ("no_answer", 9),
+    ("machine", 5),
+    ("drop", 5),  # hangs up in the middle
+    ("refuse", 4),
+    ("not_eligible", 2),
+    ("unreachable", 1),
+)
+
+
+@dataclass
+class CallResult:
+    behaviour: str
+    requests: int
+
+
+class Citizen:
+    """One simulated person answering one call."""
+
+    def __init__(self, sid: str, call: CallRequest, token: str, rng: random.Random) -> None:
+        self.sid, self.call, self.token, self.rng = sid, call, token, rng
+        self.sequence = 0
+        self.requests = 0
+
+    def live(self) -> CallResult:
+        behaviour = self.rng.choices(*zip(*BEHAVIOURS, strict=True))[0]
+        self._status("initiated")
+        self._status("ringing")
+        if behaviour in ("busy", "no_answer", "unreachable"):
+            status = {"busy": "busy", "no_answer": "no-answer", "unreachable": "failed"}
+            extra = {"SipResponseCode": "480"} if behaviour == "unreachable" else {}
+            self._status(status[behaviour], CallDuration="0", **extra)
+            return CallResult(behaviour, self.requests)
+        self._status("in-progress")
+        twiml = self._post(self.call.url, {"CallStatus": "in-progress"})
+        if behaviour == "machine":
+            self._post(self.call.amd_callback, {"AnsweredBy": "machine_end_beep"})
+            self._status("completed", CallDuration="9", AnsweredBy="machine_end_beep")
+            return CallResult(behaviour, self.requests)
+        self._post(self.call.amd_callback, {"AnsweredBy": "human"})
+        turns = 0
+        drop_after = self.rng.randint(2, 5)
+        while twiml is not None and twiml.find("Hangup") is None:
+            gather = twiml.find("Gather")
+            record = twiml.find("Record")
+            if record is not None:
+                recording = {
+                    "RecordingUrl": f"http://127.0.0.1/recordings/{self.sid}.wav",
+                    "RecordingDuration": str(self.rng.randint(4, 40)),
+                }
+                twiml = self._post(record.get("action"), recording)
+                continue
+            if gather is None:
+                break
+            turns += 1
+            if behaviour == "drop" and turns > drop_after:
+                break
+            twiml = self._answer(behaviour, gather, twiml.findtext("Redirect"))
+        self._status("completed", CallDuration=str(20 + 12 * turns), AnsweredBy="human")
+        return CallResult(behaviour, self.requests)
+
+    def _answer(self, behaviour: str, gather: ET.Element, redirect: str | None):
+        action = gather.get("action") or ""
+        question = urllib.parse.parse_qs(urllib.parse.urlsplit(action).query).get("q", [""])[0]
+        if behaviour == "fumbling" and self.rng.random() < 0.3:
+            if self.rng.random() < 0.5 and redirect:
+                return self._post(redirect, {})  # silence: Twilio follows the redirect
+            return self._post(action, {"Digits": self.rng.choice("#5")})
+        return self._post(action, {"Digits": self._key(behaviour, question)})
+
+    def _key(self, behaviour: str, question: str) -> str:
+        if question == "consent":
+            return {"refuse": "2", "not_eligible": "3"}.get(behaviour, "1")
+        if question == "comment":
+            return "1" if self.rng.random() < 0.15 else "2"
+        if question in ("on_time", "asked_to_return", "paid_without_receipt"):
+            yes = {"on_time": 0.9, "asked_to_return": 0.1, "paid_without_receipt": 0.02}[question]
+            return "1" if self.rng.random() < yes else "2"
+        if self.rng.random() < 0.04:
+            return "0"
+        return str(self.rng.choices(range(1, 10), weights=(1, 1, 1, 2, 3, 6, 12, 16, 10))[0])
+
+    def _status(self, status: str, **extra: str) -> None:
+        self.sequence += 1
+        self._post(
+            self.call.status_callback,
+            {"CallStatus": status, "SequenceNumber": str(self.sequence), **extra},
+        )
+
+    def _post(self, url: str, extra: dict[str, str]):
+        params = {
+            "CallSid": self.sid,
+            "AccountSid": "ACsimulated",
+            "From": self.call.from_,
+            "To": self.call.to,
+            "Direction": "outbound-api",
+            **extra,
+        }
+        body = urllib.parse.urlencode(params).encode()
+        request = urllib.request.Request(
+            url,
+            data=body,
+            method="POST",
+            headers={
+                "X-Twilio-Signature": sign(self.token, url, params),
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+        self.requests += 1
+        with urllib.request.urlopen(request, timeout=15) as response:
+            payload = response.read()
+        return ET.fromstring(payload) if payload.strip().startswith(b"<") else None
+
+
+@dataclass
+class SimulationReport:
+    passes: int
+    calls: int
+    requests: int
+    behaviours: Counter
+    statuses: Counter
+    dispositions: Counter
+
+
+def run_simulation(
+    runtime: Runtime,
+    round_id: int,
+    start: datetime,
+    *,
+    seed: int = 0,
+    concurrency: int = 8,
+    max_passes: int = 40,
+    on_pass: Callable[[int, datetime, Counter], None] | None = None,
+) -> SimulationReport:
+    """Dial a round to the end with simulated citizens; return what happened.
+
+    1. The web application is served on a free loopback port and becomes the public URL.
+    2. Each pass runs at a simulated time: the dialer places every due call, and the citizens
+       answer them concurrently through the webhooks.
+    3. The clock then moves on 2.5 hours (to the next calling window when outside one), until
+       no member is pending or the round's calling period is over.
+    """
+    from cati.web import create_app
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is noise here
+    clock = {"now": start}
+    provider = SimulatedProvider()
+    app_runtime = replace(runtime, clock=lambda: clock["now"])
+    app = create_app(app_runtime)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings = replace(
+        runtime.settings,
+        public_url=f"http://127.0.0.1:{server.server_port}",
+        max_cps=1000.0,
+        max_concurrent_calls=10_000,
+    )
+    app_runtime.settings = settings
+    rng = random.Random(seed)
+    behaviours: Counter = Counter()
+    calls = requests = passes = 0
+    policy = settings.calling_policy
+    try:
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            for passes in range(1, max_passes + 1):
+                dial_pass(app_runtime, provider, round_id, sleep=lambda _s: None)
+                placed = list(provider.placed)
+                provider.placed.clear()
+                citizens = [
+                    Citizen(sid, call, settings.webhook_token, random.Random(rng.random()))
+                    for sid, call in placed
+                ]
+                for result in pool.map(Citizen.live, citizens):
+                    behaviours[result.behaviour] += 1
+                    requests += result.requests
+                calls += len(placed)
+                statuses = _member_statuses(app_runtime, round_id)
+                if on_pass:
+                    on_pass(passes, clock["now"], statuses)
+                if not statuses.get(MemberStatus.PENDING.value):
+                    break
+                nxt = clock["now"] + timedelta(hours=2, minutes=30)
+                clock["now"] = policy.next_window_start(nxt) or nxt
+    finally:
+        server.shutdown()
+        thread.join()
+    with app_runtime.transaction() as session:
+        dispositions = Counter(
+            dict(
+                session.execute(
+                    select(Member.disposition, func.count())
+                    .where(Member.round_id == round_id)
+                    .group_by(Member.disposition)
+                ).all()
+            )
+        )
+        statuses = Counter(
+            dict(
+                session.execute(
+                    select(Attempt.outcome, func.count())
+                    .join(Member, Member.id == Attempt.member_id)
+                    .where(Member.round_id == round_id)
+                    .group_by(Attempt.outcome)
+                ).all()
+            )
+        )
+    return SimulationReport(passes, calls, requests, behaviours, statuses, dispositions)
+
+
+def _member_statuses(runtime: Runtime, round_id: int) -> Counter:
+    with runtime.transaction() as session:
+        return Counter(
+            dict(
+                session.execute(
+                    select(Member.status, func.count())
+                    .where(Member.round_id == round_id)
+                    .group_by(Member.status)
+                ).all()
+            )
+        )
