@@ -1,6 +1,6 @@
 """SQLAlchemy models, one module per aggregate; importing this package registers them all."""
 
-from cati.models.calls import Answer, Attempt, CallEvent
+from cati.models.calls import Answer, Attempt, CallEvent, HotlineMessage
 from cati.models.cases import Case, Office, OptOut
 from cati.models.rounds import Member, MemberStatus, Round, RoundOffice, RoundStatus
 
@@ -9,6 +9,7 @@ __all__ = [
     "Attempt",
     "CallEvent",
     "Case",
+    "HotlineMessage",
     "Member",
     "MemberStatus",
     "Office",

@@ -62,3 +62,16 @@ class Answer(Base):
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id"))
     recording_url: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HotlineMessage(Base):
+    """A voice message left on the survey number by a caller who is not in an open round."""
+
+    __tablename__ = "hotline_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_call_id: Mapped[str] = mapped_column(String(64), unique=True)
+    caller: Mapped[str | None] = mapped_column(String(20))  # E.164; erased with retention
+    recording_url: Mapped[str | None] = mapped_column(Text)
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)

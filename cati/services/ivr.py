@@ -29,8 +29,20 @@ from cati.domain.flow import (
     Outcome,
     classify_interview,
 )
-from cati.models import Answer, Attempt, CallEvent, Case, Member, MemberStatus, OptOut, Round
-from cati.services.dialer import schedule_next_call
+from cati.models import (
+    Answer,
+    Attempt,
+    CallEvent,
+    Case,
+    HotlineMessage,
+    Member,
+    MemberStatus,
+    OptOut,
+    Round,
+    RoundStatus,
+)
+from cati.phone import normalize_phone
+from cati.services.dialer import round_ends_at, schedule_next_call
 
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 _STATUS_ORDER = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3, "answered": 3}
@@ -341,3 +353,80 @@ def _int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def inbound_turn(
+    session: Session,
+    flows: Mapping[str, Flow],
+    call_sid: str,
+    caller: str,
+    provider: str,
+    *,
+    tz,
+    now: datetime,
+) -> Turn:
+    """A citizen calls the survey number: match the caller to an open membership.
+
+    A match takes (or finishes) the survey as an attempt of its own. No match returns a turn
+    without an attempt: the caller hears a short message and may leave a recorded comment.
+    """
+    attempt = session.scalar(select(Attempt).where(Attempt.provider_call_id == call_sid))
+    if attempt is None:
+        member = _open_membership(session, normalize_phone(caller).e164, now)
+        if member is None:
+            return Turn([], None)
+        attempt = Attempt(
+            member_id=member.id,
+            mode="ivr",
+            provider=provider,
+            provider_call_id=call_sid,
+            status="in-progress",
+            language="vi",
+            tries=0,
+            started_at=now,
+        )
+        member.attempt_count += 1
+        session.add(attempt)
+        session.flush()
+    return start_turn(session, flows, attempt.id, call_sid, tz=tz, now=now)
+
+
+def _open_membership(session: Session, phone: str | None, now: datetime) -> Member | None:
+    if phone is None:
+        return None
+    candidates = session.scalars(
+        select(Member)
+        .join(Round, Round.id == Member.round_id)
+        .where(
+            Member.phone == phone,
+            Member.status.in_([MemberStatus.PENDING.value, MemberStatus.IN_PROGRESS.value]),
+            Round.status == RoundStatus.OPEN.value,
+        )
+        .order_by(Round.week_start_at.desc())
+    ).all()
+    return next(
+        (m for m in candidates if now < round_ends_at(session.get(Round, m.round_id))), None
+    )
+
+
+def save_hotline_message(
+    session: Session,
+    call_sid: str,
+    caller: str,
+    recording_url: str | None,
+    duration: str | None,
+    *,
+    now: datetime,
+) -> None:
+    """Keep a message left on the hotline (once, however often the callback comes)."""
+    if session.scalar(select(HotlineMessage.id).where(HotlineMessage.provider_call_id == call_sid)):
+        return
+    session.add(
+        HotlineMessage(
+            provider_call_id=call_sid,
+            caller=normalize_phone(caller).e164,
+            recording_url=recording_url,
+            duration_s=_int(duration),
+            received_at=now,
+        )
+    )

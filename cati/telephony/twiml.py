@@ -80,3 +80,19 @@ def _speak(target, prompts: list[Say], language: str, voice: str) -> None:
             if voice and language == "vi":
                 kwargs["voice"] = voice
             target.say(prompt.text, **kwargs)
+
+
+def unknown_caller_twiml(text: str, message_url: str) -> str:
+    """The hotline's answer to a caller with no open survey: a message, then a recording."""
+    response = VoiceResponse()
+    _speak(response, [Say(text, None)], "vi", "")
+    response.record(
+        max_length=60,
+        action=message_url,
+        method="POST",
+        finish_on_key="#",
+        play_beep=True,
+        trim="trim-silence",
+    )
+    response.hangup()
+    return str(response)

@@ -326,3 +326,40 @@ def test_members_show_follows_the_interview(client, settings, session, member, c
     assert text.exit_code == 0 and "1.1" in text.stdout and member.phone not in text.stdout
     missing = cli("members", "show", "NO-SUCH-DOSSIER")
     assert missing.exit_code == 2 and "NO-SUCH-DOSSIER" in missing.output
+
+
+def test_hotline_resumes_the_callers_open_survey(client, settings, session, member):
+    first = Call(client, settings, create_attempt(session, member))
+    first.answer()
+    for key in ["1", "9", "8", "1"]:
+        first.press(key)
+    first.status("completed", 4, CallDuration="40")
+    hotline = Call(client, settings, type("Inbound", (), {"id": None, "provider_call_id": None})())
+    response = hotline.post(
+        "/ivr/inbound", From=member.phone.replace("+84", "0"), CallStatus="ringing"
+    )
+    twiml = hotline._turn(response)
+    assert "quay lại" in twiml.says[0] and "q=asked_to_return" in twiml.gather
+    for key in ["2", "2", "9", "3"]:
+        hotline.press(key)
+    shown = reload(session, Member, member.id)
+    assert (shown.status, shown.disposition, shown.attempt_count) == ("final", "1.1", 2)
+    inbound = session.scalar(select(Attempt).where(Attempt.provider_call_id == hotline.sid))
+    assert inbound.outcome == "complete"
+
+
+def test_hotline_takes_a_message_from_an_unknown_caller(client, settings, session):
+    from cati.models import HotlineMessage
+
+    caller = Call(client, settings, type("Inbound", (), {"id": None, "provider_call_id": None})())
+    response = caller.post("/ivr/inbound", From="+84987654321", CallStatus="ringing")
+    root = ET.fromstring(response.data)
+    assert "chưa tìm thấy" in root.findtext("Say") and root.find("Record") is not None
+    action = root.find("Record").get("action")
+    for _ in range(2):  # delivered twice, stored once
+        reply = caller.post(action, From="+84987654321", RecordingDuration="12",
+                            RecordingUrl="https://api.twilio.com/rec/RE1")  # fmt: skip
+        assert reply.status_code == 200
+    session.expire_all()
+    [message] = session.scalars(select(HotlineMessage)).all()
+    assert (message.caller, message.duration_s) == ("+84987654321", 12)

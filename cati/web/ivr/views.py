@@ -15,14 +15,16 @@ from cati.services.ivr import (
     Turn,
     apply_call_status,
     apply_machine_detection,
+    inbound_turn,
     key_turn,
     recording_turn,
+    save_hotline_message,
     start_turn,
 )
 from cati.telephony import make_provider
 from cati.telephony.base import ProviderError
 from cati.telephony.signatures import is_valid_signature
-from cati.telephony.twiml import goodbye_twiml, render_twiml
+from cati.telephony.twiml import goodbye_twiml, render_twiml, unknown_caller_twiml
 from cati.web.ivr import bp
 from cati.web.runtime import get_runtime
 
@@ -114,6 +116,47 @@ def status():
     return Response(status=204)
 
 
+HOTLINE_UNKNOWN = (
+    "Xin chào. Đây là đường dây khảo sát sự hài lòng của Sở Nội vụ. Chúng tôi chưa tìm thấy "
+    "khảo sát nào dành cho số điện thoại này. Nếu muốn góp ý về bộ phận một cửa, xin nói sau "
+    "tiếng bíp, tối đa sáu mươi giây. Bấm phím thăng khi xong."
+)
+HOTLINE_THANKS = "Cảm ơn ông bà đã góp ý. Xin chào."
+
+
+@bp.post("/inbound")
+def inbound():
+    """The hotline: a citizen calls the survey number."""
+    form = request.form
+    settings = get_runtime().settings
+    return _turn(
+        lambda session, flows, tz, now: inbound_turn(
+            session, flows, form.get("CallSid", ""), form.get("From", ""),
+            settings.telephony, tz=tz, now=now,
+        ),
+        on_unknown=lambda: unknown_caller_twiml(
+            HOTLINE_UNKNOWN, f"{settings.public_url}/ivr/hotline-message"
+        ),
+    )  # fmt: skip
+
+
+@bp.post("/hotline-message")
+def hotline_message():
+    """The recording an unknown caller left on the hotline."""
+    runtime = get_runtime()
+    form = request.form
+    with runtime.transaction() as session:
+        save_hotline_message(
+            session,
+            form.get("CallSid", ""),
+            form.get("From", ""),
+            form.get("RecordingUrl"),
+            form.get("RecordingDuration"),
+            now=runtime.clock(),
+        )
+    return _twiml(goodbye_twiml(HOTLINE_THANKS))
+
+
 @bp.post("/amd")
 def amd():
     """Asynchronous answering-machine detection: a machine gets no survey; we hang up."""
@@ -132,7 +175,8 @@ def amd():
     return Response(status=204)
 
 
-def _turn(use_case) -> Response:
+def _turn(use_case, on_unknown=lambda: goodbye_twiml(SORRY)) -> Response:
+    """Run one turn of an interview in a transaction and answer its TwiML."""
     runtime = get_runtime()
     settings = runtime.settings
     with runtime.transaction() as session:
@@ -140,7 +184,7 @@ def _turn(use_case) -> Response:
             session, load_flows(settings.flows_dir), settings.timezone, runtime.clock()
         )
         if turn.attempt is None:
-            return _twiml(goodbye_twiml(SORRY))
+            return _twiml(on_unknown())
         attempt_id = turn.attempt.id
     base = settings.public_url
     xml = render_twiml(
