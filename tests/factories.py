@@ -79,9 +79,9 @@ def create_member(session: Session, round_=None, case: Case | None = None, **cas
 def create_attempt(session: Session, member, call_sid: str | None = None, **values):
     from cati.models import Attempt
 
+    values = {"status": "queued", "language": "vi", "tries": 0, "started_at": NOW, **values}
     attempt = Attempt(member_id=member.id, mode="ivr", provider="twilio",
-                      provider_call_id=call_sid, status="queued", language="vi", tries=0,
-                      started_at=NOW, **values)  # fmt: skip
+                      provider_call_id=call_sid, **values)  # fmt: skip
     session.add(attempt)
     member.attempt_count += 1
     session.flush()

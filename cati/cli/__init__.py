@@ -6,7 +6,7 @@ import click
 
 from cati.cli.cases import cases
 from cati.cli.common import get_runtime
-from cati.cli.dial import dial, simulate
+from cati.cli.dial import dial, reap, simulate
 from cati.cli.flows import flows
 from cati.cli.members import members
 from cati.cli.optout import optout
@@ -53,5 +53,6 @@ main.add_command(dial)
 main.add_command(flows)
 main.add_command(members)
 main.add_command(optout)
+main.add_command(reap)
 main.add_command(rounds)
 main.add_command(simulate)

@@ -102,3 +102,20 @@ def simulate(round_id: int, seed: int, concurrency: int) -> None:
             for k, v in sorted(report.dispositions.items(), key=lambda kv: kv[0] or "")
         )
     )
+
+
+@click.command()
+def reap() -> None:
+    """Reconcile calls whose status callbacks never arrived (asks the provider)."""
+    from cati.jobs.reaping import reap as reap_job
+
+    runtime = get_runtime()
+    try:
+        provider = make_provider(runtime.settings)
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
+    report = reap_job(runtime, provider)
+    click.echo(
+        f"{report.reconciled} calls reconciled, {report.still_live} still live, "
+        f"{report.released} never placed and requeued, {report.errors} errors"
+    )

@@ -148,3 +148,29 @@ def schedule_next_call(
     else:
         member.status = MemberStatus.PENDING
         member.next_call_at = next_at
+
+
+STUCK_AFTER = timedelta(minutes=15)  # longer than any call: the time limit is 10 minutes
+UNPLACED_AFTER = timedelta(minutes=5)
+
+
+def list_stuck_attempts(session: Session, now: datetime) -> tuple[list[tuple[int, str]], list[int]]:
+    """Attempts whose status callbacks never came: (id, call id) of placed calls still 'live'
+    after STUCK_AFTER, and ids of attempts never placed (the dialer stopped in between)."""
+    live = session.execute(
+        select(Attempt.id, Attempt.provider_call_id).where(
+            Attempt.mode == "ivr",
+            Attempt.status.in_(LIVE_STATUSES),
+            Attempt.provider_call_id.is_not(None),
+            Attempt.started_at < now - STUCK_AFTER,
+        )
+    ).all()
+    unplaced = session.scalars(
+        select(Attempt.id).where(
+            Attempt.mode == "ivr",
+            Attempt.provider_call_id.is_(None),
+            Attempt.outcome.is_(None),
+            Attempt.started_at < now - UNPLACED_AFTER,
+        )
+    ).all()
+    return [(i, sid) for i, sid in live], list(unplaced)

@@ -1,0 +1,59 @@
+"""The reaper: reconcile calls whose status callbacks never arrived."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from cati.runtime import Runtime
+from cati.services.dialer import list_stuck_attempts, release_unplaced
+from cati.services.flows import load_flows
+from cati.services.ivr import FINAL_STATUSES, apply_call_status
+from cati.telephony.base import Provider, ProviderError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReapReport:
+    reconciled: int = 0
+    still_live: int = 0
+    released: int = 0
+    errors: int = 0
+
+
+def reap(runtime: Runtime, provider: Provider) -> ReapReport:
+    """Ask the provider about stuck calls and apply what it says, as a late status callback
+    would; return attempts that were never placed to the queue."""
+    settings = runtime.settings
+    report = ReapReport()
+    with runtime.transaction() as session:
+        live, unplaced = list_stuck_attempts(session, runtime.clock())
+        for attempt_id in unplaced:
+            release_unplaced(session, attempt_id, runtime.clock())
+            report.released += 1
+    for attempt_id, sid in live:
+        try:
+            state = provider.fetch_call(sid)
+        except ProviderError as exc:
+            log.warning("reap: attempt %s (%s): %s", attempt_id, sid, exc)
+            report.errors += 1
+            continue
+        if state.status not in FINAL_STATUSES:
+            report.still_live += 1
+            continue
+        params = {"CallSid": sid, "CallStatus": state.status}
+        if state.duration_s is not None:
+            params["CallDuration"] = str(state.duration_s)
+        if state.answered_by:
+            params["AnsweredBy"] = state.answered_by
+        with runtime.transaction() as session:
+            apply_call_status(
+                session,
+                load_flows(settings.flows_dir),
+                params,
+                policy=settings.calling_policy,
+                now=runtime.clock(),
+            )
+        report.reconciled += 1
+    return report
