@@ -3,10 +3,12 @@
 from cati.models.calls import Answer, Attempt, CallEvent, HotlineMessage
 from cati.models.cases import Case, Office, OptOut
 from cati.models.rounds import Member, MemberStatus, Round, RoundOffice, RoundStatus
+from cati.models.users import AuditEvent, Role, User
 
 __all__ = [
     "Answer",
     "Attempt",
+    "AuditEvent",
     "CallEvent",
     "Case",
     "HotlineMessage",
@@ -14,7 +16,9 @@ __all__ = [
     "MemberStatus",
     "Office",
     "OptOut",
+    "Role",
     "Round",
     "RoundOffice",
     "RoundStatus",
+    "User",
 ]

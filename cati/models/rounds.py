@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cati.db import Base, UTCDateTime
@@ -30,6 +30,7 @@ class Round(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     week: Mapped[str] = mapped_column(String(8))
     flow: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(16), server_default="ivr")  # ivr | interviewer
     status: Mapped[str] = mapped_column(String(16), default=RoundStatus.OPEN)
     seed: Mapped[int] = mapped_column(BigInteger)
     rate: Mapped[float | None] = mapped_column(Float)
@@ -82,5 +83,12 @@ class Member(Base):
     disposition: Mapped[str | None] = mapped_column(String(8))
     attempt_count: Mapped[int] = mapped_column(Integer, server_default="0")
     next_call_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The interviewer working on this member, until the lease expires (the console renews it).
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Interviewer-mode members and those handed over by the IVR go to the console's queue.
+    mode: Mapped[str] = mapped_column(String(16), server_default="ivr")
+    appointment_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # "call me back at"
+    notes: Mapped[str | None] = mapped_column(Text)
 
     case: Mapped[Case] = relationship()
