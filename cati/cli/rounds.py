@@ -32,6 +32,13 @@ def _week(_ctx, _param, value: str) -> IsoWeek:
 @click.option("--week", required=True, callback=_week, help="ISO week, e.g. 2026-W47.")
 @click.option("--flow", default="mscore", show_default=True, help="Questionnaire of the round.")
 @click.option(
+    "--mode",
+    type=click.Choice(["ivr", "interviewer"]),
+    default="ivr",
+    show_default=True,
+    help="Who calls: the IVR robot or interviewers at the console.",
+)
+@click.option(
     "--rate",
     type=click.FloatRange(0, 1, min_open=True),
     help="Share of the eligible citizens to sample  [default: 0.2]",
@@ -53,6 +60,7 @@ def _week(_ctx, _param, value: str) -> IsoWeek:
 def rounds_sample(
     week: IsoWeek,
     flow: str,
+    mode: str,
     rate: float | None,
     size: int | None,
     min_per_office: int,
@@ -67,7 +75,7 @@ def rounds_sample(
         raise click.UsageError("give --rate or --size, not both")
     runtime = get_runtime()
     options = SamplingOptions(
-        flow=flow, rate=rate, size=size, min_per_office=min_per_office, seed=seed
+        flow=flow, mode=mode, rate=rate, size=size, min_per_office=min_per_office, seed=seed
     )
     with runtime.transaction() as session:
         round_, created = sample_round(

@@ -18,6 +18,7 @@ class Attempt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     mode: Mapped[str] = mapped_column(String(16))  # ivr | interviewer
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # the interviewer
     provider: Mapped[str | None] = mapped_column(String(16))
     provider_call_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(16))  # the provider's call status
@@ -31,6 +32,7 @@ class Attempt(Base):
     tries: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    notes: Mapped[str | None] = mapped_column(Text)
 
 
 class CallEvent(Base):

@@ -139,7 +139,12 @@ def schedule_next_call(
             return
         round_ = session.get(Round, member.round_id)
         history = [PastAttempt(a.started_at, a.outcome) for a in attempts]
-        next_at = policy.next_attempt_at(history, now=now, round_ends_at=round_ends_at(round_))
+        next_at = policy.next_attempt_at(
+            history,
+            now=now,
+            round_ends_at=round_ends_at(round_),
+            appointment_at=member.appointment_at,
+        )
     if next_at is None:
         disposition = roll_up_disposition(outcomes)
         member.status = MemberStatus.FINAL

@@ -52,6 +52,7 @@ DEFAULT_RATE = 0.2
 @dataclass(frozen=True)
 class SamplingOptions:
     flow: str = "mscore"
+    mode: str = "ivr"  # ivr: the robot calls; interviewer: the console's queue
     rate: float | None = None
     size: int | None = None
     min_per_office: int = 5
@@ -119,6 +120,7 @@ def sample_round(
     round_ = Round(
         week=str(week),
         flow=options.flow,
+        mode=options.mode,
         status=RoundStatus.OPEN,
         seed=seed,
         rate=rate,
@@ -252,6 +254,7 @@ def round_as_dict(session: Session, round_: Round, tz: tzinfo) -> dict[str, Any]
         "id": round_.id,
         "week": round_.week,
         "flow": round_.flow,
+        "mode": round_.mode,
         "seed": round_.seed,
         "status": round_.status,
         "rate": round_.rate,

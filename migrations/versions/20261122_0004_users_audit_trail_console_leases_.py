@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-22 01:17:52.050368
+Create Date: 2026-11-22 01:18:52.079018
 """
 
 from collections.abc import Sequence
@@ -52,6 +52,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_audit_events_member_id"), ["member_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_audit_events_user_id"), ["user_id"], unique=False)
 
+    with op.batch_alter_table("attempts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("user_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("notes", sa.Text(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_attempts_user_id_users"), "users", ["user_id"], ["id"]
+        )
+
     with op.batch_alter_table("members", schema=None) as batch_op:
         batch_op.add_column(sa.Column("claimed_by", sa.Integer(), nullable=True))
         batch_op.add_column(
@@ -85,6 +92,11 @@ def downgrade() -> None:
         batch_op.drop_column("mode")
         batch_op.drop_column("lease_expires_at")
         batch_op.drop_column("claimed_by")
+
+    with op.batch_alter_table("attempts", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_attempts_user_id_users"), type_="foreignkey")
+        batch_op.drop_column("notes")
+        batch_op.drop_column("user_id")
 
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_events_user_id"))
