@@ -47,6 +47,8 @@ class Settings:
     calling_policy: CallingPolicy = field(default_factory=CallingPolicy)
     max_cps: float = 1.0
     max_concurrent_calls: int = 10
+    secret_key: str | None = field(default=None, repr=False)
+    insecure_cookies: bool = False
 
     @property
     def webhook_token(self) -> str:
@@ -72,6 +74,8 @@ class Settings:
             calling_policy=_calling_policy(env, timezone),
             max_cps=_float(env, "CATI_MAX_CPS", 1.0, minimum=0.01),
             max_concurrent_calls=_int(env, "CATI_MAX_CONCURRENT_CALLS", 10, minimum=1),
+            secret_key=_secret_key(env),
+            insecure_cookies=_flag(env, "CATI_INSECURE_COOKIES"),
         )
 
 
@@ -172,6 +176,25 @@ def _folder(env: Mapping[str, str], name: str, default: Path) -> Path:
     if not path.is_dir():
         raise SettingsError(f"{name}: no such folder: {raw!r}")
     return path
+
+
+def _secret_key(env: Mapping[str, str]) -> str | None:
+    raw = env.get("CATI_SECRET_KEY", "").strip()
+    if raw and len(raw) < 16:
+        raise SettingsError(
+            "CATI_SECRET_KEY: too short, use at least 16 random characters "
+            "(or leave it unset to keep a generated one in instance/secret_key)"
+        )
+    return raw or None
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name}: expected 1 or 0, got {raw!r}")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

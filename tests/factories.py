@@ -86,3 +86,15 @@ def create_attempt(session: Session, member, call_sid: str | None = None, **valu
     member.attempt_count += 1
     session.flush()
     return attempt
+
+
+def create_user(session: Session, username: str = "lan", role: str = "interviewer"):
+    from werkzeug.security import generate_password_hash
+
+    from cati.models import User
+
+    user = User(username=username, password_hash=generate_password_hash("correct horse 1"),
+                role=role, active=True, failed_logins=0, created_at=NOW)  # fmt: skip
+    session.add(user)
+    session.flush()
+    return user

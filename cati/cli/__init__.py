@@ -11,6 +11,7 @@ from cati.cli.flows import flows
 from cati.cli.members import members
 from cati.cli.optout import optout
 from cati.cli.rounds import rounds
+from cati.cli.users import users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -56,3 +57,4 @@ main.add_command(optout)
 main.add_command(reap)
 main.add_command(rounds)
 main.add_command(simulate)
+main.add_command(users)

@@ -66,10 +66,12 @@ def claim_next_member(
             Member.attempt_count < policy.max_attempts,
         )
         .order_by(Member.next_call_at.is_not(None), Member.next_call_at, Member.id)
-        .limit(20)
     )
     if session.get_bind().dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+        # Lock just the member taken: the others stay free for a second dialer.
+        due = due.limit(1).with_for_update(skip_locked=True)
+    else:
+        due = due.limit(20)
     for member_id in session.scalars(due).all():
         won = session.execute(
             update(Member)
@@ -80,7 +82,7 @@ def claim_next_member(
         if not won:
             continue
         member = session.get(Member, member_id)
-        session.refresh(member)
+        session.refresh(member)  # the compare-and-set bypassed the identity map
         attempt = Attempt(
             member_id=member_id, mode="ivr", status="queued", language="vi", tries=0, started_at=now
         )

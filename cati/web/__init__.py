@@ -2,31 +2,109 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import secrets
+import stat
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 
 from cati.config import Settings
 from cati.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# Every form posted to the application carries a CSRF token, except the machine-facing
+# blueprints (the API authenticates with a bearer token, the IVR with Twilio signatures).
+csrf = CSRFProtect()
 
 
 def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application around a runtime (settings, sessions, clock)."""
     app = Flask(__name__)
-    app.config.from_mapping(JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=32 * 1024 * 1024)
+    runtime = runtime or Runtime.from_settings(Settings.from_env())
+    settings = runtime.settings
+    app.config.from_mapping(
+        JSON_AS_ASCII=False,
+        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not settings.insecure_cookies,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=not settings.insecure_cookies,
+        # A token lives as long as the session: a console left open all day still posts.
+        WTF_CSRF_TIME_LIMIT=None,
+    )
     if test_config:
         app.config.update(test_config)
-    app.extensions["cati"] = runtime or Runtime.from_settings(Settings.from_env())
+    if not app.config.get("SECRET_KEY"):
+        if settings.secret_key:
+            app.config["SECRET_KEY"] = settings.secret_key
+        elif app.testing:  # tests never write into the working directory's instance folder
+            app.config["SECRET_KEY"] = secrets.token_hex(32)
+        else:
+            app.config["SECRET_KEY"] = instance_secret_key(Path.cwd() / "instance")
+    app.extensions["cati"] = runtime
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
+    from cati.web import i18n
     from cati.web.api import bp as api_bp
+    from cati.web.auth import init_app as init_auth
+    from cati.web.console import bp as console_bp
     from cati.web.ivr import bp as ivr_bp
 
+    csrf.init_app(app)
+    csrf.exempt(api_bp)
+    csrf.exempt(ivr_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(ivr_bp)
+    app.register_blueprint(console_bp)
+    i18n.init_app(app)
+    init_auth(app)
 
     @app.get("/")
     def index():
-        return {"service": "cati", "status": "ok"}
+        from flask import redirect
+        from flask_login import current_user
+
+        from cati.web.auth.roles import home_path
+
+        if current_user.is_authenticated:
+            return redirect(home_path(current_user.role))
+        return redirect("/login")
 
     return app
+
+
+def instance_secret_key(folder: Path) -> str:
+    """The key signing session cookies, generated once into `folder/secret_key` (mode 0600).
+
+    Several workers started together share one key: each writes a candidate to a private
+    temporary file and links it into place, which only the first succeeds in doing; the
+    others read the winner's key.
+    """
+    path = folder / "secret_key"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".secret_key.")
+        try:
+            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_hex(32) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key) < 16:
+        raise RuntimeError(f"{path}: the secret key is missing or too short; delete the file")
+    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("%s is readable by other users: chmod 600 it", path)
+    return key

@@ -1,0 +1,238 @@
+"""The words of the web interface: Vietnamese by default, English on request.
+
+`MESSAGES` is a plain catalog, one dict per language, each alphabetised by key and holding
+exactly the same keys (a test checks both); keys are dotted by area (`auth.…`, `console.…`).
+Templates call `t("key", name=value)`; the language is kept in the Flask session and changed
+with `POST /language`.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, has_request_context, redirect, request, session, url_for
+
+from cati.web.auth.roles import local_path
+
+LANGUAGES = ("vi", "en")
+DEFAULT_LANGUAGE = "vi"
+SESSION_KEY = "language"
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "vi": {
+        "app.name": "Dân chấm điểm",
+        "auth.error.csrf": "Biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng tải lại trang và thử lại.",
+        "auth.error.csrf_title": "Yêu cầu không hợp lệ",
+        "auth.error.forbidden": "Tài khoản của bạn không có quyền mở trang này.",
+        "auth.error.forbidden_title": "Không có quyền truy cập",
+        "auth.login.failed": "Tên đăng nhập hoặc mật khẩu không đúng, hoặc tài khoản đang tạm khoá. Sau {attempts} lần nhập sai liên tiếp, tài khoản bị khoá {minutes} phút.",
+        "auth.login.heading": "Đăng nhập",
+        "auth.login.missing": "Vui lòng nhập tên đăng nhập và mật khẩu.",
+        "auth.login.password": "Mật khẩu",
+        "auth.login.required": "Vui lòng đăng nhập để tiếp tục.",
+        "auth.login.submit": "Đăng nhập",
+        "auth.login.title": "Đăng nhập",
+        "auth.login.username": "Tên đăng nhập",
+        "auth.logout.done": "Bạn đã đăng xuất.",
+        "auth.logout.submit": "Đăng xuất",
+        "auth.signed_in_as": "Đang đăng nhập: {username} ({role})",
+        "console.appointment": "Hẹn gọi lại lúc",
+        "console.bad_appointment": "Thời gian hẹn không đọc được: {value}",
+        "console.count_appointments": "Lịch hẹn hôm nay",
+        "console.count_due": "Cần gọi ngay",
+        "console.count_in_progress": "Đang làm",
+        "console.dossier": "Mã hồ sơ",
+        "console.due": "Ngày hẹn trả",
+        "console.earlier_attempts": "Các lần gọi trước",
+        "console.keys": "Phím",
+        "console.next_case": "Nhận hồ sơ tiếp theo",
+        "console.no_name": "(không có tên)",
+        "console.notes": "Ghi chú",
+        "console.nothing_due": "Hiện chưa có hồ sơ nào cần gọi.",
+        "console.office": "Bộ phận một cửa",
+        "console.officer": "Cán bộ tiếp nhận",
+        "console.outcome": "Kết quả cuộc gọi",
+        "console.outcome_none": "(chỉ lưu câu trả lời)",
+        "console.phone": "Số điện thoại",
+        "console.procedure": "Thủ tục",
+        "console.queue_title": "Danh sách cần gọi",
+        "console.received": "Ngày tiếp nhận",
+        "console.release": "Trả lại hồ sơ",
+        "console.released": "Đã trả hồ sơ về danh sách.",
+        "console.returned": "Ngày trả kết quả",
+        "console.save": "Lưu",
+        "console.saved_outcome": "Đã lưu: {outcome}.",
+        "console.show_number": "Hiện số",
+        "console.stats_title": "Thống kê cuộc gọi",
+        "language.en": "English",
+        "language.label": "Ngôn ngữ",
+        "language.vi": "Tiếng Việt",
+        "mode.interviewer": "Điều tra viên",
+        "mode.ivr": "Tổng đài tự động",
+        "nav.home": "Về trang chính",
+        "nav.skip": "Chuyển đến nội dung chính",
+        "outcome.None": "–",
+        "outcome.appointment": "Hẹn gọi lại",
+        "outcome.break_off": "Bỏ dở",
+        "outcome.busy": "Máy bận",
+        "outcome.complete": "Hoàn thành",
+        "outcome.failed": "Lỗi cuộc gọi",
+        "outcome.fax": "Máy fax",
+        "outcome.interrupted": "Bị ngắt giữa chừng",
+        "outcome.invalid_number": "Số không tồn tại",
+        "outcome.machine": "Hộp thư thoại",
+        "outcome.no_answer": "Không nghe máy",
+        "outcome.not_eligible": "Không làm thủ tục này",
+        "outcome.other": "Khác (ngôn ngữ, không thể trả lời)",
+        "outcome.partial": "Trả lời một phần",
+        "outcome.refused": "Từ chối",
+        "outcome.unreachable": "Thuê bao không liên lạc được",
+        "role.admin": "Quản trị viên",
+        "role.interviewer": "Điều tra viên",
+        "role.manager": "Quản lý",
+        "stats.average_length": "Thời lượng TB",
+        "stats.calls": "Cuộc gọi",
+        "stats.completes": "Hoàn thành",
+        "stats.completes_per_hour": "Hoàn thành/giờ",
+        "stats.contacts": "Gặp được",
+        "stats.day": "Ngày",
+        "stats.interviewer": "Điều tra viên",
+        "stats.none": "Chưa có cuộc gọi nào.",
+        "stats.refusals": "Từ chối",
+        "stats.success_rate": "Tỷ lệ thành công",
+    },
+    "en": {
+        "app.name": "Dân chấm điểm",
+        "auth.error.csrf": "The form has expired or is not valid. Please reload the page and try again.",
+        "auth.error.csrf_title": "Invalid request",
+        "auth.error.forbidden": "Your account is not allowed to open this page.",
+        "auth.error.forbidden_title": "Access denied",
+        "auth.login.failed": "Wrong username or password, or the account is temporarily locked. After {attempts} wrong passwords in a row an account is locked for {minutes} minutes.",
+        "auth.login.heading": "Sign in",
+        "auth.login.missing": "Please enter your username and password.",
+        "auth.login.password": "Password",
+        "auth.login.required": "Please sign in to continue.",
+        "auth.login.submit": "Sign in",
+        "auth.login.title": "Sign in",
+        "auth.login.username": "Username",
+        "auth.logout.done": "You have signed out.",
+        "auth.logout.submit": "Sign out",
+        "auth.signed_in_as": "Signed in as {username} ({role})",
+        "console.appointment": "Call back at",
+        "console.bad_appointment": "Cannot read the appointment time: {value}",
+        "console.count_appointments": "Appointments today",
+        "console.count_due": "Due now",
+        "console.count_in_progress": "In progress",
+        "console.dossier": "Dossier",
+        "console.due": "Due",
+        "console.earlier_attempts": "Earlier calls",
+        "console.keys": "Keys",
+        "console.next_case": "Next case",
+        "console.no_name": "(no name)",
+        "console.notes": "Notes",
+        "console.nothing_due": "Nothing is due right now.",
+        "console.office": "Office",
+        "console.officer": "Receiving officer",
+        "console.outcome": "Call outcome",
+        "console.outcome_none": "(save the answers only)",
+        "console.phone": "Phone",
+        "console.procedure": "Procedure",
+        "console.queue_title": "Call queue",
+        "console.received": "Received",
+        "console.release": "Release the case",
+        "console.released": "The case is back in the queue.",
+        "console.returned": "Returned",
+        "console.save": "Save",
+        "console.saved_outcome": "Saved: {outcome}.",
+        "console.show_number": "Show number",
+        "console.stats_title": "Call statistics",
+        "language.en": "English",
+        "language.label": "Language",
+        "language.vi": "Tiếng Việt",
+        "mode.interviewer": "Interviewer",
+        "mode.ivr": "IVR",
+        "nav.home": "Back to the start page",
+        "nav.skip": "Skip to main content",
+        "outcome.None": "–",
+        "outcome.appointment": "Appointment",
+        "outcome.break_off": "Break-off",
+        "outcome.busy": "Busy",
+        "outcome.complete": "Complete",
+        "outcome.failed": "Call failed",
+        "outcome.fax": "Fax",
+        "outcome.interrupted": "Interrupted",
+        "outcome.invalid_number": "Invalid number",
+        "outcome.machine": "Answering machine",
+        "outcome.no_answer": "No answer",
+        "outcome.not_eligible": "Not eligible",
+        "outcome.other": "Other (language, unable)",
+        "outcome.partial": "Partial",
+        "outcome.refused": "Refused",
+        "outcome.unreachable": "Unreachable",
+        "role.admin": "Administrator",
+        "role.interviewer": "Interviewer",
+        "role.manager": "Manager",
+        "stats.average_length": "Average length",
+        "stats.calls": "Calls",
+        "stats.completes": "Completes",
+        "stats.completes_per_hour": "Completes per hour",
+        "stats.contacts": "Contacts",
+        "stats.day": "Day",
+        "stats.interviewer": "Interviewer",
+        "stats.none": "No calls yet.",
+        "stats.refusals": "Refusals",
+        "stats.success_rate": "Success rate",
+    },
+}
+
+bp = Blueprint("i18n", __name__)
+
+
+def current_language() -> str:
+    """The language of this request's session (Vietnamese outside a request or when unset)."""
+    if has_request_context():
+        language = session.get(SESSION_KEY)
+        if language in LANGUAGES:
+            return language
+    return DEFAULT_LANGUAGE
+
+
+def t(key: str, **params: object) -> str:
+    """The text of `key` in the current language, with `{name}` placeholders filled in.
+
+    A key missing from the language falls back to Vietnamese, then to the key itself, so a
+    forgotten entry shows up on the page instead of breaking it.
+    """
+    language = current_language()
+    text = MESSAGES[language].get(key)
+    if text is None:
+        text = MESSAGES[DEFAULT_LANGUAGE].get(key, key)
+    return text.format(**params) if params else text
+
+
+@bp.post("/language")
+def set_language():
+    """Switch the interface language, then go back where the form was (local pages only)."""
+    language = request.form.get("language", "")
+    if language not in LANGUAGES:
+        abort(400)
+    session[SESSION_KEY] = language
+    return redirect(
+        local_path(request.form.get("next")) or _local_referrer() or url_for("auth.login")
+    )
+
+
+def _local_referrer() -> str | None:
+    referrer = request.referrer
+    if not referrer:
+        return None
+    parts = urlsplit(referrer)
+    if parts.scheme not in ("http", "https") or parts.netloc != request.host:
+        return None
+    return local_path(parts.path + (f"?{parts.query}" if parts.query else ""))
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["t"] = t
+    app.jinja_env.globals["current_language"] = current_language
+    app.register_blueprint(bp)

@@ -1,0 +1,595 @@
+#!/usr/bin/env python3
+"""Benchmark: N concurrent simulated calls through the real IVR webhooks under gunicorn.
+
+The real application (`cati.web:create_app()`) and a baseline (scripts/bench_ivr_baseline.py:
+a bare Flask app answering one fixed TwiML document) run under the same gunicorn settings on
+loopback, in the same run. C client threads, each with one keep-alive connection, drive N
+calls through the real webhooks as Twilio would: status `ringing`, /ivr/voice, then every
+<Gather> answered with a key (consent 1, scores 1-9, yes/no 1 or 2, no comment) until
+<Hangup/>, then status `completed`; every request signed. The baseline gets the very same
+requests (replayed). Reported per webhook: count, p50/p99 latency, and requests per second
+of the whole drive phase. Targets: p99 at most 2x the baseline's, and at least 200 requests
+per second on PostgreSQL. At the end every member must be final with 7 answers.
+
+A few warm-up calls (not measured, checked like the others) go first on both servers, so
+that each worker has loaded the flows and opened its database connections.
+
+Usage: scripts/bench_ivr.py [--calls N] [--concurrency C] [--workers W] [--threads T]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import math
+import os
+import random
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from datetime import UTC, datetime, timedelta
+from html import unescape
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import backends, scratch_database
+from sqlalchemy import func, select, text
+
+from cati.config import Settings
+from cati.db import insert_rows, make_engine
+from cati.domain.flow import QuestionType
+from cati.domain.weeks import IsoWeek
+from cati.migrate import upgrade
+from cati.models import Answer, Attempt, Case, Member, Office, Round
+from cati.services.flows import load_flows
+from cati.telephony.signatures import sign
+
+SCRIPTS = Path(__file__).resolve().parent
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+P99_TARGET = 2.0  # p99 of each webhook at most this many times the baseline's
+RPS_TARGET = 200.0  # requests per second, on PostgreSQL
+ANSWERS = 7  # consent and the six scored questions; "no comment" saves nothing
+MAX_TURNS = 30  # a call answers at most this many <Gather>s (8 in a normal interview)
+REQUEST_TIMEOUT_S = 30.0
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+WEBHOOKS = ("voice", "gather", "status")
+
+# gunicorn on 2 cores: gthread workers, 4 processes x 2 threads by default. The work of a
+# webhook is mostly Python (Flask, SQLAlchemy's ORM, the flow engine, TwiML), so one process
+# uses at most one core (the GIL): at least 2 processes are needed to use both cores, and a
+# couple more let one process compute while another waits on the database (a round trip, a
+# commit's fsync, SQLite's write lock). A second thread per process fills those waits too;
+# more threads only contend for the GIL and add latency, more processes add memory and
+# context switches without more CPU. (Measured on 2 cores: see --workers/--threads.) The
+# client shares the same cores, so it is kept cheap: plain http.client, regex TwiML parsing.
+DEFAULT_WORKERS = 4
+DEFAULT_THREADS = 2
+
+_GATHER = re.compile(rb'<Gather [^>]*action="([^"]*)"')
+_HANGUP = re.compile(rb"<Hangup\s*/>")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, help="threads each")
+    parser.add_argument("--warmup", type=int, default=16, help="unmeasured calls first")
+    parser.add_argument("--time-limit", type=float, default=300.0, help="seconds per drive")
+    args = parser.parse_args()
+    if min(args.calls, args.concurrency, args.workers, args.threads) < 1 or args.warmup < 0:
+        parser.error("--calls, --concurrency, --workers and --threads must be at least 1")
+    print(
+        f"IVR webhooks: {args.calls} calls ({args.warmup} warm-up calls first), "
+        f"{args.concurrency} concurrent clients, gunicorn {args.workers} workers x "
+        f"{args.threads} threads (gthread), {os.cpu_count()} cores"
+    )
+    ok = True
+    for backend in backends():
+        with scratch_database(backend) as url:
+            ok &= run_backend(backend, url, args)
+    return 0 if ok else 1
+
+
+# --- the database -------------------------------------------------------------------------
+
+
+def populate(url: str, count: int) -> list[tuple[int, str]]:
+    """Migrate, then one open round of `count` members with one queued call each, in bulk.
+    Returns (attempt id, call id) of every call."""
+    upgrade(url)
+    engine = make_engine(url)
+    now = datetime.now(UTC)
+    week = IsoWeek.containing(now, TZ)
+    start, end = week.bounds_utc(TZ)
+    ids = range(1, count + 1)
+    sids = [f"CABENCH{i:025d}" for i in ids]
+    try:
+        with engine.begin() as conn:
+            insert_rows(conn, Office.__table__, ["id", "code", "name"],
+                        [(1, "QT-DONGHA", "Bộ phận một cửa thành phố Đông Hà")])  # fmt: skip
+            insert_rows(
+                conn,
+                Round.__table__,
+                ["id", "week", "flow", "status", "seed", "rate", "min_per_office",
+                 "week_start_at", "week_end_at", "frame_size", "eligible", "sampled",
+                 "created_at"],
+                [(1, str(week), "mscore", "open", 1, 0.2, 5, start, end, count, count, count,
+                  now)],
+            )  # fmt: skip
+            phones = [f"+8491{i:07d}" for i in ids]
+            insert_rows(
+                conn,
+                Case.__table__,
+                ["id", "dossier_code", "citizen_name", "phone", "phone_type", "office_id",
+                 "procedure_name", "channel", "immediate_result", "received_at",
+                 "returned_at", "created_at", "updated_at"],
+                [(i, f"HS-{i:07d}", "Nguyễn Văn An", phones[i - 1], "mobile", 1,
+                  "Đăng ký khai sinh", "in_person", False, now - timedelta(days=9),
+                  now - timedelta(days=2), now, now) for i in ids],
+            )  # fmt: skip
+            insert_rows(
+                conn,
+                Member.__table__,
+                ["id", "round_id", "case_id", "office_id", "phone", "status", "attempt_count"],
+                [(i, 1, i, 1, phones[i - 1], "pending", 1) for i in ids],
+            )
+            insert_rows(
+                conn,
+                Attempt.__table__,
+                ["id", "member_id", "mode", "provider", "provider_call_id", "status",
+                 "language", "tries", "started_at"],
+                [(i, i, "ivr", "simulated", sids[i - 1], "queued", "vi", 0, now)
+                 for i in ids],
+            )  # fmt: skip
+            if engine.dialect.name == "postgresql":  # explicit ids: move the sequences on
+                for table in ("offices", "rounds", "cases", "members", "attempts"):
+                    conn.execute(
+                        text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                             f"(SELECT max(id) FROM {table}))")
+                    )  # fmt: skip
+    finally:
+        engine.dispose()
+    return list(zip(ids, sids, strict=True))
+
+
+def check(url: str, count: int) -> tuple[bool, str]:
+    """Every member final with its 7 answers (a declined comment may be saved as an empty
+    answer: only answers with a value count), every call complete."""
+    engine = make_engine(url)
+    answered = Answer.value.is_not(None)
+    try:
+        with engine.connect() as conn:
+            final = conn.scalar(select(func.count()).where(Member.status == "final"))
+            complete = conn.scalar(select(func.count()).where(Attempt.outcome == "complete"))
+            per_member = (
+                select(Answer.member_id)
+                .where(answered)
+                .group_by(Answer.member_id)
+                .having(func.count() == ANSWERS)
+                .subquery()
+            )
+            full = conn.scalar(select(func.count()).select_from(per_member))
+            answers = conn.scalar(select(func.count()).where(answered))
+    finally:
+        engine.dispose()
+    ok = final == complete == full == count and answers == ANSWERS * count
+    return ok, (
+        f"{final}/{count} members final, {complete} attempts complete, {full} members with "
+        f"{ANSWERS} answers ({answers} answers in all)"
+    )
+
+
+# --- the servers --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(
+    app: str, env: dict[str, str], port: int, args, folder: Path
+) -> Iterator[subprocess.Popen]:
+    """Run gunicorn for `app` on 127.0.0.1:port until the block ends (stopped even on errors),
+    in `folder` (its log goes there, and whatever the app writes to its working directory)."""
+    log = folder / "gunicorn.log"
+    folder.mkdir()
+    command = [
+        sys.executable, "-m", "gunicorn", app,
+        "--bind", f"127.0.0.1:{port}",
+        "--worker-class", "gthread",
+        "--workers", str(args.workers),
+        "--threads", str(args.threads),
+        "--keep-alive", "30",  # the clients' connections stay open for the whole run
+        "--graceful-timeout", "5",
+        "--pythonpath", str(SCRIPTS),
+        "--log-level", "warning",
+    ]  # fmt: skip
+    if Path("/dev/shm").is_dir():
+        command += ["--worker-tmp-dir", "/dev/shm"]  # heartbeats off the disk
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=folder,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until_up(process, port, log)
+        yield process
+    finally:
+        stop(process)
+
+
+def wait_until_up(process: subprocess.Popen, port: int, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{tail(log)}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/")
+            conn.getresponse().read()
+            conn.close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not answer on port {port} in {START_TIMEOUT_S:g} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM (gunicorn stops its workers), then SIGKILL to its whole process group: the
+    group is still ours then, its leader not yet reaped."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(STOP_TIMEOUT_S)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) used so far by gunicorn `pid` and its workers (Linux only:
+    NaN elsewhere)."""
+    total = 0.0
+    try:
+        proc = Path("/proc")
+        for entry in proc.iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rpartition(")")[2].split()
+                except OSError:
+                    continue
+                if entry.name == str(pid) or fields[1] == str(pid):
+                    total += int(fields[11]) + int(fields[12])
+    except OSError:
+        return math.nan
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def tail(log: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+# --- the clients --------------------------------------------------------------------------
+
+Request = tuple[str, str, dict[str, str]]  # webhook, path and query, POST parameters
+
+
+class Client:
+    """One client thread's keep-alive connection; times every request it sends."""
+
+    def __init__(self, port: int, public_url: str, token: str) -> None:
+        self.port, self.public_url, self.token = port, public_url, token
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT_S)
+        self.samples: list[tuple[str, float]] = []
+        self.reconnects = 0
+
+    def post(self, webhook: str, path: str, params: dict[str, str]) -> tuple[int, bytes]:
+        body = urllib.parse.urlencode(params).encode()
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": sign(self.token, self.public_url + path, params),
+        }
+        for attempt in range(2):  # once more on a fresh connection if the server closed it
+            try:
+                start = time.perf_counter()
+                self.conn.request("POST", path, body, headers)
+                response = self.conn.getresponse()
+                data = response.read()
+                self.samples.append((webhook, time.perf_counter() - start))
+                return response.status, data
+            except (http.client.RemoteDisconnected, ConnectionError):
+                self.conn.close()
+                if attempt:
+                    raise
+                self.reconnects += 1
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class Failure(Exception):
+    pass
+
+
+def call_params(sid: str, **extra: str) -> dict[str, str]:
+    return {"CallSid": sid, "AccountSid": "ACbench", "From": "+842333852123",
+            "To": "+84912000001", "Direction": "outbound-api", **extra}  # fmt: skip
+
+
+def expect(status: int, data: bytes, wanted: int, what: str) -> None:
+    if status != wanted:
+        raise Failure(f"{what}: HTTP {status}: {data[:200]!r}")
+
+
+def real_call(
+    client: Client, attempt_id: int, sid: str, keys: Callable[[str, random.Random], str]
+) -> list[Request]:
+    """One citizen answering one call, through the real webhooks; returns what was sent."""
+    rng = random.Random(attempt_id)
+    sent: list[Request] = []
+
+    def post(webhook: str, path: str, **extra: str) -> tuple[int, bytes]:
+        params = call_params(sid, **extra)
+        sent.append((webhook, path, params))
+        return client.post(webhook, path, params)
+
+    expect(*post("status", "/ivr/status", CallStatus="ringing", SequenceNumber="1"), 204,
+           "status ringing")  # fmt: skip
+    status, twiml = post("voice", f"/ivr/voice?attempt={attempt_id}", CallStatus="in-progress")
+    expect(status, twiml, 200, "voice")
+    for _ in range(MAX_TURNS):
+        if _HANGUP.search(twiml):
+            break
+        found = _GATHER.search(twiml)
+        if found is None:
+            raise Failure(f"call {attempt_id}: neither <Gather> nor <Hangup/>: {twiml[:300]!r}")
+        action = unescape(found.group(1).decode())
+        if not action.startswith(client.public_url):
+            raise Failure(f"call {attempt_id}: action outside the public URL: {action}")
+        path = action[len(client.public_url) :]
+        question = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)["q"][0]
+        status, twiml = post("gather", path, Digits=keys(question, rng), CallStatus="in-progress")
+        expect(status, twiml, 200, f"gather {question}")
+    else:
+        raise Failure(f"call {attempt_id}: no <Hangup/> after {MAX_TURNS} turns")
+    duration = str(20 + 12 * len(sent))
+    expect(*post("status", "/ivr/status", CallStatus="completed", SequenceNumber="2",
+                 CallDuration=duration), 204, "status completed")  # fmt: skip
+    return sent
+
+
+def replayed_call(client: Client, requests: list[Request]) -> list[Request]:
+    """The same requests sent to the baseline, parsed the same way (the same client cost)."""
+    for webhook, path, params in requests:
+        status, twiml = client.post(webhook, path, params)
+        expect(status, twiml, 200, f"baseline {webhook}")
+        if not _HANGUP.search(twiml) and (found := _GATHER.search(twiml)):
+            unescape(found.group(1).decode())
+    return requests
+
+
+def keys_for_flow(flow_id: str) -> Callable[[str, random.Random], str]:
+    """Realistic keys: consent 1, scores 1-9, yes/no 1 or 2, no voice comment (2)."""
+    flow = load_flows(Settings.flows_dir)[flow_id]
+    pick = {
+        QuestionType.CHOICE: lambda rng: "1",
+        QuestionType.SCALE: lambda rng: rng.choice("123456789"),
+        QuestionType.YES_NO: lambda rng: rng.choice("12"),
+        QuestionType.RECORD: lambda rng: "2",
+    }
+    by_question = {q.id: pick[q.type] for q in flow.questions}
+    return lambda question, rng: by_question[question](rng)
+
+
+class Drive:
+    """N calls on C threads, each with its own keep-alive client, bounded in time."""
+
+    def __init__(self, port: int, public_url: str, token: str, concurrency: int) -> None:
+        self.port, self.public_url, self.token = port, public_url, token
+        self.concurrency = concurrency
+
+    def run(
+        self, jobs: list, make_call: Callable[[Client, object], list[Request]], limit_s: float
+    ) -> Result:
+        lock = threading.Lock()
+        pending = iter(enumerate(jobs))
+        done: dict[int, list[Request]] = {}
+        errors: list[str] = []
+        clients: list[Client] = []
+        deadline = time.monotonic() + limit_s
+
+        def worker() -> None:
+            client = Client(self.port, self.public_url, self.token)
+            with lock:
+                clients.append(client)
+            try:
+                while time.monotonic() < deadline:
+                    with lock:
+                        index, job = next(pending, (None, None))
+                    if index is None:
+                        return
+                    try:
+                        done[index] = make_call(client, job)
+                    except (Failure, OSError, http.client.HTTPException, KeyError) as exc:
+                        with lock:
+                            errors.append(f"{type(exc).__name__}: {exc}")
+                        client.close()
+            finally:
+                client.close()
+
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(self.concurrency)]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()) + REQUEST_TIMEOUT_S)
+        seconds = time.perf_counter() - start
+        if any(thread.is_alive() for thread in threads):
+            errors.append("client threads still running after the time limit")
+        if len(done) < len(jobs) and not errors:
+            errors.append(f"time limit of {limit_s:g} s reached")
+        samples = [sample for client in clients for sample in client.samples]
+        return Result(
+            samples,
+            seconds,
+            [done[i] for i in sorted(done)],
+            len(done),
+            errors,
+            sum(c.reconnects for c in clients),
+        )
+
+
+class Result:
+    def __init__(self, samples, seconds, calls, completed, errors, reconnects) -> None:
+        self.samples: list[tuple[str, float]] = samples
+        self.seconds: float = seconds
+        self.calls: list[list[Request]] = calls
+        self.completed: int = completed
+        self.errors: list[str] = errors
+        self.reconnects: int = reconnects
+        self.server_cpu = math.nan  # seconds of CPU the server used meanwhile
+
+    @property
+    def cpu_per_request(self) -> float:
+        return self.server_cpu / len(self.samples) if self.samples else math.nan
+
+    @property
+    def rps(self) -> float:
+        return len(self.samples) / self.seconds if self.seconds else 0.0
+
+    def latencies(self) -> dict[str, list[float]]:
+        by_webhook: dict[str, list[float]] = defaultdict(list)
+        for webhook, seconds in self.samples:
+            by_webhook[webhook].append(seconds)
+            by_webhook["all"].append(seconds)
+        return {name: sorted(values) for name, values in by_webhook.items()}
+
+
+def percentile(ordered: list[float], p: float) -> float:
+    """Nearest rank."""
+    if not ordered:
+        return math.nan
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+# --- one backend --------------------------------------------------------------------------
+
+
+def run_backend(backend: str, url: str, args) -> bool:
+    total = args.warmup + args.calls
+    started = time.perf_counter()
+    calls = populate(url, total)
+    seconds = time.perf_counter() - started
+    print(f"\n{backend}: {total} members and calls inserted in {seconds:.1f} s")
+    real_port, base_port = free_port(), free_port()
+    real_url, base_url = f"http://127.0.0.1:{real_port}", f"http://127.0.0.1:{base_port}"
+    env = {
+        **os.environ,
+        "CATI_DATABASE_URL": url,
+        "CATI_PUBLIC_URL": real_url,
+        "CATI_TELEPHONY": "simulated",
+        "CATI_SECRET_KEY": secrets.token_hex(32),  # nothing written to an instance folder
+    }
+    token = Settings.from_env(env).webhook_token
+    keys = keys_for_flow("mscore")
+    with ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="cati-bench-")))
+        real_server = stack.enter_context(
+            gunicorn("cati.web:create_app()", env, real_port, args, folder / "real")
+        )
+        base_env = {**env, "CATI_PUBLIC_URL": base_url}
+        base_server = stack.enter_context(
+            gunicorn("bench_ivr_baseline:app", base_env, base_port, args, folder / "baseline")
+        )
+
+        def real(client: Client, job) -> list[Request]:
+            return real_call(client, *job, keys)
+
+        real_drive = Drive(real_port, real_url, token, args.concurrency)
+        base_drive = Drive(base_port, base_url, token, args.concurrency)
+        warm = real_drive.run(calls[: args.warmup], real, args.time_limit)
+        cpu = cpu_seconds(real_server.pid)
+        measured = real_drive.run(calls[args.warmup :], real, args.time_limit)
+        measured.server_cpu = cpu_seconds(real_server.pid) - cpu
+        base_warm = base_drive.run(warm.calls, replayed_call, args.time_limit)
+        cpu = cpu_seconds(base_server.pid)
+        baseline = base_drive.run(measured.calls, replayed_call, args.time_limit)
+        baseline.server_cpu = cpu_seconds(base_server.pid) - cpu
+        errors = warm.errors + measured.errors + base_warm.errors + baseline.errors
+        if errors:
+            print(f"  real server log:\n{tail(folder / 'real' / 'gunicorn.log')}")
+    correct, summary = check(url, total)
+    return report(backend, args, measured, baseline, errors, correct, summary)
+
+
+def report(backend, args, measured: Result, baseline: Result, errors, correct, summary) -> bool:
+    real, base = measured.latencies(), baseline.latencies()
+    print(
+        f"  {'webhook':<8} {'count':>6} {'p50 ms':>8} {'p99 ms':>8} {'base p50':>9} "
+        f"{'base p99':>9} {'p99 ratio':>10}"
+    )
+    ok = True
+    for name in (*WEBHOOKS, "all"):
+        values, base_values = real.get(name, []), base.get(name, [])
+        p50, p99 = percentile(values, 50) * 1e3, percentile(values, 99) * 1e3
+        b50, b99 = percentile(base_values, 50) * 1e3, percentile(base_values, 99) * 1e3
+        ratio = p99 / b99 if b99 else math.inf
+        met = ratio <= P99_TARGET
+        ok &= met
+        print(
+            f"  {name:<8} {len(values):>6} {p50:>8.1f} {p99:>8.1f} {b50:>9.1f} {b99:>9.1f} "
+            f"{ratio:>9.2f}x {'OK' if met else 'MISSED'} (target <= {P99_TARGET:g}x)"
+        )
+    rps_note = ""
+    if backend == "postgresql":
+        met = measured.rps >= RPS_TARGET
+        ok &= met
+        rps_note = f"{'OK' if met else 'MISSED'} (target >= {RPS_TARGET:g} req/s)"
+    print(
+        f"  throughput {measured.rps:7.0f} req/s in {measured.seconds:.1f} s   baseline "
+        f"{baseline.rps:7.0f} req/s in {baseline.seconds:.1f} s   {rps_note}".rstrip()
+    )
+    print(
+        f"  server CPU {measured.cpu_per_request * 1e3:.2f} ms per request   "
+        f"baseline {baseline.cpu_per_request * 1e3:.2f} ms"
+    )
+    if measured.reconnects or baseline.reconnects:
+        print(f"  reconnects: {measured.reconnects} (baseline {baseline.reconnects})")
+    for error in errors[:5]:
+        print(f"  error: {error}")
+    if len(errors) > 5:
+        print(f"  … and {len(errors) - 5} more errors")
+    ok &= not errors and measured.completed == args.calls
+    print(f"  check: {summary} {'OK' if correct else 'FAILED'}")
+    return ok and correct
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""The console's pages through the test client, CSRF on: roles, the queue, a case worked."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from cati.models import AuditEvent, Member
+from cati.web import create_app
+from tests.factories import create_member, create_round, create_user
+from tests.services.test_console import COMPLETE
+
+PASSWORD = "correct horse 1"
+
+
+@pytest.fixture
+def web(runtime):
+    return create_app(runtime, {"TESTING": True, "WTF_CSRF_ENABLED": True})
+
+
+@pytest.fixture
+def members(session):
+    round_ = create_round(session)
+    round_.mode = "interviewer"
+    return [create_member(session, round_, procedure_name="Đăng ký khai sinh") for _ in range(2)]
+
+
+def token(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def signed_in(web, session, username="lan", role="interviewer"):
+    create_user(session, username, role)
+    client = web.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post("/login", data={"username": username, "password": PASSWORD,
+                                           "csrf_token": token(page)})  # fmt: skip
+    assert response.status_code == 302
+    return client
+
+
+def post(client, page_url: str, action: str, **data):
+    page = client.get(page_url).get_data(as_text=True)
+    return client.post(action, data={"csrf_token": token(page), **data})
+
+
+def test_an_interviewer_works_a_case_from_the_queue(web, session, members):
+    client = signed_in(web, session)
+    queue = client.get("/console").get_data(as_text=True)
+    assert 'data-testid="next-case"' in queue and 'data-testid="count-due">2<' in queue
+    response = post(client, "/console", "/console/next")
+    case_url = response.headers["Location"]
+    assert re.fullmatch(r"/console/case/\d+", case_url)
+    page = client.get(case_url).get_data(as_text=True)
+    for testid in ("show-number", "answer-consent", "answer-overall", "attempt-outcome",
+                   "appointment-at", "save-case", "release-case"):  # fmt: skip
+        assert f'data-testid="{testid}"' in page
+    assert members[0].phone not in page and "Đăng ký khai sinh" in page
+    shown = post(client, case_url, f"{case_url}/show-number").get_data(as_text=True)
+    assert members[0].phone in shown
+    answers = {f"answer-{question}": key for question, key in COMPLETE.items()}
+    done = post(client, case_url, f"{case_url}/save", outcome="complete", **answers)
+    assert done.status_code == 302 and done.headers["Location"] == "/console"
+    session.expire_all()
+    member = session.get(Member, members[0].id)
+    assert (member.status, member.disposition) == ("final", "1.1")
+    actions = session.scalars(select(AuditEvent.action)).all()
+    assert {"show_number", "save_answers", "record_outcome"} <= set(actions)
+    assert client.get(case_url).status_code == 404  # closed: no longer on this screen
+
+
+def test_a_bad_answer_is_shown_and_nothing_is_saved(web, session, members):
+    client = signed_in(web, session)
+    case_url = post(client, "/console", "/console/next").headers["Location"]
+    response = post(client, case_url, f"{case_url}/save", **{"answer-consent": "7"})
+    assert response.status_code == 422
+    assert "consent: &#39;7&#39; is not an answer" in response.get_data(as_text=True)
+
+
+def test_autosave_answers_json(web, session, members):
+    client = signed_in(web, session)
+    case_url = post(client, "/console", "/console/next").headers["Location"]
+    page = client.get(case_url).get_data(as_text=True)
+    response = client.post(f"{case_url}/save", data={"answer-consent": "1"},
+                           headers={"Accept": "application/json",
+                                    "X-CSRFToken": token(page)})  # fmt: skip
+    assert response.status_code == 200 and response.json == {"saved": True}
+
+
+def test_forms_without_a_csrf_token_are_refused(web, session, members):
+    client = signed_in(web, session)
+    assert client.post("/console/next").status_code == 400
+
+
+@pytest.mark.parametrize(("role", "status"), [("manager", 403), ("admin", 200)])
+def test_only_interviewers_and_admins_use_the_console(web, session, role, status):
+    client = signed_in(web, session, "minh", role)
+    assert client.get("/console").status_code == status
+
+
+def test_someone_elses_case_is_not_found(web, session, members):
+    first = signed_in(web, session, "lan")
+    case_url = post(first, "/console", "/console/next").headers["Location"]
+    second = signed_in(web, session, "minh")
+    assert second.get(case_url).status_code == 404
+
+
+def test_stats_page(web, session, members):
+    client = signed_in(web, session)
+    case_url = post(client, "/console", "/console/next").headers["Location"]
+    post(client, case_url, f"{case_url}/save", outcome="busy")
+    page = client.get("/console/stats").get_data(as_text=True)
+    assert 'data-testid="stats"' in page and "2026-11-23" in page and "lan" in page
