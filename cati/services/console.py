@@ -242,6 +242,7 @@ class CaseView:
     lease_expires_at: datetime
     flow: Flow
     answers: dict[str, str | None]
+    prompts: dict[str, str]  # the question as the interviewer reads it, the case filled in
     next_question: str | None
     finished: bool
     attempts: list[dict[str, Any]] = field(default_factory=list)
@@ -262,6 +263,7 @@ def get_case(
     flow = flows[round_.flow]
     saved = _saved(session, member_id)
     run = _run(flow, case, tz, saved)
+    prompts = {q.id: q.prompt.render("vi", run.case)[0] or "" for q in flow.questions}
     attempts = session.scalars(
         select(Attempt)
         .where(Attempt.member_id == member_id, Attempt.outcome.is_not(None))
@@ -283,6 +285,7 @@ def get_case(
         lease_expires_at=member.lease_expires_at,
         flow=flow,
         answers=saved,
+        prompts=prompts,
         next_question=run.current.id if run.current else None,
         finished=run.outcome is not None,
         attempts=[
