@@ -47,6 +47,7 @@ class Settings:
     calling_policy: CallingPolicy = field(default_factory=CallingPolicy)
     max_cps: float = 1.0
     max_concurrent_calls: int = 10
+    ivr_attempts: int = 3  # then a member the robot never reached goes to the interviewers
     secret_key: str | None = field(default=None, repr=False)
     insecure_cookies: bool = False
 
@@ -74,6 +75,7 @@ class Settings:
             calling_policy=_calling_policy(env, timezone),
             max_cps=_float(env, "CATI_MAX_CPS", 1.0, minimum=0.01),
             max_concurrent_calls=_int(env, "CATI_MAX_CONCURRENT_CALLS", 10, minimum=1),
+            ivr_attempts=_int(env, "CATI_IVR_ATTEMPTS", 3, minimum=1),
             secret_key=_secret_key(env),
             insecure_cookies=_flag(env, "CATI_INSECURE_COOKIES"),
         )

@@ -67,15 +67,19 @@ START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 WEBHOOKS = ("voice", "gather", "status")
 
-# gunicorn on 2 cores: gthread workers, 4 processes x 2 threads by default. The work of a
-# webhook is mostly Python (Flask, SQLAlchemy's ORM, the flow engine, TwiML), so one process
-# uses at most one core (the GIL): at least 2 processes are needed to use both cores, and a
-# couple more let one process compute while another waits on the database (a round trip, a
-# commit's fsync, SQLite's write lock). A second thread per process fills those waits too;
-# more threads only contend for the GIL and add latency, more processes add memory and
-# context switches without more CPU. (Measured on 2 cores: see --workers/--threads.) The
-# client shares the same cores, so it is kept cheap: plain http.client, regex TwiML parsing.
-DEFAULT_WORKERS = 4
+# gunicorn on 2 cores: gthread, 2 workers x 2 threads by default. A webhook is mostly Python
+# (Flask, SQLAlchemy's ORM, psycopg, the flow engine, TwiML: ~4.5 ms of CPU per request), so a
+# process uses at most one core (the GIL): 2 processes are needed to use both cores, and a
+# second thread in each fills the waits on the database (about ten round trips and a commit's
+# fsync per request). More processes or threads do not add CPU, only context switches, GIL
+# hand-offs and cache misses: measured here with PostgreSQL (300 calls, 16 clients, 3 runs
+# each): 2x2 about 345 req/s, p99 70-90 ms, 4.3 ms server CPU per request; 3x2 and 4x2 about
+# 300-320 req/s, p99 95-150 ms, 4.9 ms; 4x1 300-340 req/s, p99 130-190 ms. SQLite serialises
+# writers, and a process waiting for the write lock sleeps in SQLite's busy handler (up to
+# 100 ms a time): with more than one process its p99 grows (1x1 about 75 ms, 2x2 200-280 ms,
+# 4x2 400-450 ms) at the same ~300 req/s; one process suits SQLite, which is not for scale.
+# The client shares the same cores, so it is kept cheap: http.client, regex TwiML parsing.
+DEFAULT_WORKERS = 2
 DEFAULT_THREADS = 2
 
 _GATHER = re.compile(rb'<Gather [^>]*action="([^"]*)"')

@@ -54,6 +54,7 @@ def reap(runtime: Runtime, provider: Provider) -> ReapReport:
                 params,
                 policy=settings.calling_policy,
                 now=runtime.clock(),
+                ivr_attempts=settings.ivr_attempts,
             )
         report.reconciled += 1
     return report

@@ -9,7 +9,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from cati.domain.calling import CallingPolicy, PastAttempt
-from cati.domain.dispositions import AttemptOutcome, is_final_now, roll_up_disposition
+from cati.domain.dispositions import (
+    AttemptOutcome,
+    is_final_now,
+    is_human_contact,
+    roll_up_disposition,
+)
 from cati.models import Attempt, Member, MemberStatus, Round, RoundStatus
 
 ROUND_CALLING_DAYS = 14  # a round is dialled until this long after its week ends
@@ -64,6 +69,7 @@ def claim_next_member(
             Member.phone.is_not(None),
             (Member.next_call_at.is_(None)) | (Member.next_call_at <= now),
             Member.attempt_count < policy.max_attempts,
+            Member.mode == "ivr",
         )
         .order_by(Member.next_call_at.is_not(None), Member.next_call_at, Member.id)
     )
@@ -120,14 +126,20 @@ def release_unplaced(session: Session, attempt_id: int, now: datetime) -> None:
 
 
 def schedule_next_call(
-    session: Session, member: Member, policy: CallingPolicy | None, now: datetime
+    session: Session,
+    member: Member,
+    policy: CallingPolicy | None,
+    now: datetime,
+    *,
+    ivr_attempts: int | None = None,
 ) -> None:
     """After a call ends: set the member's next call, or close it with its disposition.
 
     A final outcome (complete, refusal, not eligible, invalid number …) closes the member at
     once; otherwise the calling policy says when to try again, and when it says never (no
     attempts left, the round is over) the attempts are rolled up into the final disposition.
-    Without a policy only the final-at-once case is settled.
+    After `ivr_attempts` robot calls without reaching a person, the member moves to the
+    interviewers' queue. Without a policy only the final-at-once case is settled.
     """
     attempts = session.scalars(
         select(Attempt)
@@ -155,6 +167,15 @@ def schedule_next_call(
     else:
         member.status = MemberStatus.PENDING
         member.next_call_at = next_at
+        robot_calls = [a for a in attempts if a.mode == "ivr"]
+        if (
+            ivr_attempts is not None
+            and member.mode == "ivr"
+            and len(robot_calls) >= ivr_attempts
+            and not any(is_human_contact(o) for o in outcomes)
+        ):
+            # The robot never reached a person: interviewers take over the remaining calls.
+            member.mode = "interviewer"
 
 
 STUCK_AFTER = timedelta(minutes=15)  # longer than any call: the time limit is 10 minutes

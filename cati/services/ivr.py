@@ -142,6 +142,7 @@ def apply_call_status(
     *,
     policy: CallingPolicy,
     now: datetime,
+    ivr_attempts: int | None = None,
 ) -> bool:
     """Apply one status callback; return False when it changed nothing (unknown or repeated).
 
@@ -184,7 +185,7 @@ def apply_call_status(
         attempt.outcome = _call_outcome(session, flows, attempt, member)
     attempt.question_id = None
     if member.status != MemberStatus.FINAL:
-        schedule_next_call(session, member, policy, now)
+        schedule_next_call(session, member, policy, now, ivr_attempts=ivr_attempts)
     return True
 
 

@@ -363,3 +363,21 @@ def test_hotline_takes_a_message_from_an_unknown_caller(client, settings, sessio
     session.expire_all()
     [message] = session.scalars(select(HotlineMessage)).all()
     assert (message.caller, message.duration_s) == ("+84987654321", 12)
+
+
+def test_a_member_the_robot_never_reaches_goes_to_the_interviewers(
+    client, settings, session, member
+):
+    from cati.services.console import claim_next_case
+    from tests.factories import create_user
+
+    for call_number in range(3):
+        call = Call(client, settings, create_attempt(session, member, f"CA-miss-{call_number}"))
+        call.status("no-answer", 2)
+        assert reload(session, Member, member.id).mode == (
+            "ivr" if call_number < 2 else "interviewer"
+        )
+    member = reload(session, Member, member.id)
+    assert (member.status, member.mode) == ("pending", "interviewer")
+    interviewer = create_user(session, "lan")
+    assert claim_next_case(session, interviewer.id, member.next_call_at) == member.id

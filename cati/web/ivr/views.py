@@ -112,6 +112,7 @@ def status():
             request.form,
             policy=runtime.settings.calling_policy,
             now=runtime.clock(),
+            ivr_attempts=runtime.settings.ivr_attempts,
         )
     return Response(status=204)
 
