@@ -86,5 +86,6 @@ def test_mscore_asks_the_promised_questions_in_order():
         ("1", None, False),
         ("2", "refused", True),
         ("3", "not_eligible", False),
+        ("9", "handover", False),
     ]
     assert flow.question("comment").max_seconds == 60

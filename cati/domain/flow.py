@@ -40,6 +40,7 @@ class Outcome(StrEnum):
     NO_CONSENT = (
         "no_consent"  # a required question (consent) got no valid key: silence is not consent
     )
+    HANDOVER = "handover"  # the citizen asked to talk to a person: an interviewer calls back
 
 
 CORE_TYPES = (QuestionType.SCALE, QuestionType.YES_NO)
@@ -246,8 +247,9 @@ def _options(raw, qtype, path, langs, fail, prompt) -> tuple[Option, ...]:
             raise fail(opath, "an option must be a mapping with a label")
         end = spec.get("end")
         if end is not None:
-            if end not in (Outcome.REFUSED, Outcome.NOT_ELIGIBLE, Outcome.COMPLETE):
-                raise fail(f"{opath}/end", "must be refused, not_eligible or complete")
+            if end not in (Outcome.REFUSED, Outcome.NOT_ELIGIBLE, Outcome.COMPLETE,
+                           Outcome.HANDOVER):  # fmt: skip
+                raise fail(f"{opath}/end", "must be refused, not_eligible, complete or handover")
             end = Outcome(end)
         nxt = spec.get("next")
         if nxt is not None and not isinstance(nxt, str):
@@ -491,15 +493,18 @@ class FlowRun:
 
 
 def classify_interview(flow: Flow, answers: Mapping[str, str], finished: Outcome | None) -> str:
-    """'complete', 'refused', 'not_eligible', 'partial' or 'break_off' for an interview.
+    """'complete', 'refused', 'not_eligible', 'appointment', 'partial' or 'break_off'.
 
-    Reaching the end is a complete, whatever was skipped; no consent is a break-off. An
+    Reaching the end is a complete, whatever was skipped; no consent is a break-off; asking
+    for a person is an appointment (an interviewer calls back). An
     interview cut short is a partial when at least half of the core (scale and yes/no)
     questions have an answer — '0' counts, a question left without an answer does not — and a
     break-off otherwise.
     """
     if finished is Outcome.NO_CONSENT:
         return "break_off"
+    if finished is Outcome.HANDOVER:
+        return "appointment"
     if finished is not None:
         return finished.value
     core = flow.core_questions

@@ -333,6 +333,9 @@ def _finish(
     if attempt.outcome is not None:
         return
     attempt.outcome = AttemptOutcome(classify_interview(run.flow, run.answered, outcome))
+    if outcome is Outcome.HANDOVER:
+        # An interviewer calls back as soon as one is free: a due appointment in the queue.
+        member.mode, member.appointment_at = "interviewer", now
     if is_final_now(attempt.outcome):
         # Final at once, without waiting for the call to end.
         session.flush()

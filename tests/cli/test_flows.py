@@ -315,7 +315,7 @@ def test_try_runs_mscore_from_the_keyboard(cli, pressed, last_lines):
     assert result.exit_code == 0, result.output
     lines = transcript(result)
     assert lines[0].startswith(MSCORE_CONSENT_VI)
-    assert lines[1] == "? consent [1 2 3 *]"
+    assert lines[1] == "? consent [1 2 3 9 *]"
     assert lines[-len(last_lines) :] == last_lines
 
 
@@ -350,8 +350,8 @@ def test_try_in_english_with_the_case_given(cli):
         "< Hello. This is a survey call from the Department of Home Affairs. You have just "
         "received the result of birth registration at Đông Hà one-stop office. It takes about "
         "two minutes, by keypad, and taking part is voluntary. To agree, press 1. To decline, "
-        "press 2. If you did not do this procedure, press 3.",
-        "? consent [1 2 3 *]",
+        "press 2. If you did not do this procedure, press 3. To talk to a person, press 9.",
+        "? consent [1 2 3 9 *]",
         "= consent: 2",
         "< Thank you. Goodbye.",
         "# refused",

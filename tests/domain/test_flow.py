@@ -419,13 +419,13 @@ INVALID = [
         "end-unknown",
         {"/questions/0/options/2/end": "declined"},
         "/questions/0/options/2/end",
-        "must be refused, not_eligible or complete",
+        "must be refused, not_eligible, complete or handover",
     ),
     (
         "end-no-consent",  # only the engine decides that silence is not consent
         {"/questions/0/options/2/end": "no_consent"},
         "/questions/0/options/2/end",
-        "must be refused, not_eligible or complete",
+        "must be refused, not_eligible, complete or handover",
     ),
     (
         "end-and-next",

@@ -381,3 +381,16 @@ def test_a_member_the_robot_never_reaches_goes_to_the_interviewers(
     assert (member.status, member.mode) == ("pending", "interviewer")
     interviewer = create_user(session, "lan")
     assert claim_next_case(session, interviewer.id, member.next_call_at) == member.id
+
+
+def test_asking_for_a_person_hands_the_member_to_the_interviewers(call, session, member):
+    from cati.services.console import claim_next_case
+    from tests.factories import create_user
+
+    call.answer()
+    assert call.press("9").hangup
+    call.status("completed", 3, CallDuration="15", AnsweredBy="human")
+    member = reload(session, Member, member.id)
+    assert reload(session, Attempt, call.attempt.id).outcome == "appointment"
+    assert (member.status, member.mode, member.disposition) == ("pending", "interviewer", None)
+    assert claim_next_case(session, create_user(session, "lan").id, NOW) == member.id
