@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from cati.domain.calling import CallingPolicy
@@ -76,9 +77,9 @@ def start_turn(
     attempt.provider_call_id = call_sid
     if attempt.status not in FINAL_STATUSES:
         attempt.status = "in-progress"
-    run, member = _run(session, flows, attempt, tz)
+    run, member, saved = _run(session, flows, attempt, tz)
     member.status = MemberStatus.IN_PROGRESS if run.outcome is None else member.status
-    return _record(session, attempt, member, run, run.start(), now)
+    return _record(session, attempt, member, run, saved, run.start(), now)
 
 
 def key_turn(
@@ -101,12 +102,12 @@ def key_turn(
     attempt = _attempt_for(session, attempt_id, call_sid)
     if attempt is None:
         return Turn([], None)
-    run, member = _run(session, flows, attempt, tz)
+    run, member, saved = _run(session, flows, attempt, tz)
     if run.current is None:
-        return _record(session, attempt, member, run, run.start(), now)
+        return _record(session, attempt, member, run, saved, run.start(), now)
     if run.current.id != question_id or attempt.tries != tries:
-        return _record(session, attempt, member, run, run.press("*"), now)
-    return _record(session, attempt, member, run, run.press(digits), now)
+        return _record(session, attempt, member, run, saved, run.press("*"), now)
+    return _record(session, attempt, member, run, saved, run.press(digits), now)
 
 
 def recording_turn(
@@ -131,8 +132,8 @@ def recording_turn(
     )
     if answer is not None and recording_url and not answer.recording_url:
         answer.recording_url = recording_url
-    run, member = _run(session, flows, attempt, tz)
-    return _record(session, attempt, member, run, run.start(), now)
+    run, member, saved = _run(session, flows, attempt, tz)
+    return _record(session, attempt, member, run, saved, run.start(), now)
 
 
 def apply_call_status(
@@ -160,15 +161,15 @@ def apply_call_status(
     status = params.get("CallStatus", "")
     sequence = _int(params.get("SequenceNumber"))
     if sequence is not None:
-        try:
-            with session.begin_nested():
-                session.add(
-                    CallEvent(
-                        attempt_id=attempt.id, sequence=sequence, status=status, received_at=now
-                    )
-                )
-        except IntegrityError:
-            return False
+        dialect = session.get_bind().dialect.name
+        insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        stored = session.execute(
+            insert_(CallEvent)
+            .values(attempt_id=attempt.id, sequence=sequence, status=status, received_at=now)
+            .on_conflict_do_nothing(index_elements=["attempt_id", "sequence"])
+        ).rowcount
+        if not stored:
+            return False  # delivered before
     if attempt.status in FINAL_STATUSES:
         return False
     if status not in FINAL_STATUSES:
@@ -230,7 +231,16 @@ def _call_outcome(
 
 
 def _attempt_for(session: Session, attempt_id: int, call_sid: str) -> Attempt | None:
-    attempt = session.get(Attempt, attempt_id)
+    """The attempt, with its member, round and case loaded in the same query (one round trip
+    per webhook instead of four)."""
+    row = session.execute(
+        select(Attempt, Member, Round, Case)
+        .join(Member, Member.id == Attempt.member_id)
+        .join(Round, Round.id == Member.round_id)
+        .join(Case, Case.id == Member.case_id)
+        .where(Attempt.id == attempt_id)
+    ).first()
+    attempt = row[0] if row else None
     if attempt is None or not call_sid:
         return None
     if attempt.provider_call_id not in (None, call_sid):
@@ -248,7 +258,7 @@ def _answers(session: Session, member_id: int) -> dict[str, str | None]:
 
 def _run(
     session: Session, flows: Mapping[str, Flow], attempt: Attempt, tz
-) -> tuple[FlowRun, Member]:
+) -> tuple[FlowRun, Member, set[str]]:
     member = session.get(Member, attempt.member_id)
     round_ = session.get(Round, member.round_id)
     case = session.get(Case, member.case_id)
@@ -262,7 +272,7 @@ def _run(
     )
     if run.current is not None and run.current.id == attempt.question_id:
         run.tries = attempt.tries
-    return run, member
+    return run, member, set(saved)
 
 
 def case_context(case: Case, tz) -> dict[str, str]:
@@ -280,14 +290,26 @@ def _record(
     attempt: Attempt,
     member: Member,
     run: FlowRun,
+    saved: set[str],
     events: list[Event],
     now: datetime,
 ) -> Turn:
-    """Save what the events say (answers, the ending) and where the interview now stands."""
+    """Save what the events say (answers, the ending) and where the interview now stands.
+
+    `saved` names the questions that already have a row, so that no query is needed to
+    choose between inserting and updating an answer."""
     for event in events:
         if isinstance(event, Answered | NoAnswer):
             value = event.value if isinstance(event, Answered) else None
-            _save_answer(session, member.id, attempt.id, event.question_id, value, now)
+            _save_answer(
+                session,
+                member.id,
+                attempt.id,
+                event.question_id,
+                value,
+                now,
+                exists=event.question_id in saved,
+            )
         elif isinstance(event, Finished):
             _finish(session, attempt, member, run, event.outcome, now)
     current = run.current
@@ -304,11 +326,18 @@ def _save_answer(
     question_id: str,
     value: str | None,
     now: datetime,
+    *,
+    exists: bool,
 ) -> None:
-    answer = session.scalar(
-        select(Answer).where(Answer.member_id == member_id, Answer.question_id == question_id)
-    )
-    if answer is None:
+    if exists:
+        if value is not None:  # an answer replaces a "no answer", never the other way round
+            session.execute(
+                update(Answer)
+                .where(Answer.member_id == member_id, Answer.question_id == question_id)
+                .values(value=value, attempt_id=attempt_id, answered_at=now)
+                .execution_options(synchronize_session=False)
+            )
+    else:
         session.add(
             Answer(
                 member_id=member_id,
@@ -318,8 +347,6 @@ def _save_answer(
                 answered_at=now,
             )
         )
-    elif value is not None:
-        answer.value, answer.attempt_id, answer.answered_at = value, attempt_id, now
 
 
 def _finish(
