@@ -67,7 +67,10 @@ def flows_try(name: str, language: str, office: str, procedure: str, returned_da
             click.echo(describe(event))
         if run.outcome is not None and any(isinstance(e, Finished) for e in events):
             break
-        line = click.prompt(">", default="", show_default=False, prompt_suffix=" ")
+        try:
+            line = click.prompt(">", default="", show_default=False, prompt_suffix=" ")
+        except click.Abort:  # end of input (Ctrl-D, a finished pipe): the citizen hung up
+            line = "q"
         if line.strip().lower() == "q":
             click.echo("# hung up")
             break

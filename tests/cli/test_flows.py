@@ -419,3 +419,12 @@ def test_try_writes_nothing_to_the_database(cli, engine):
         event.remove(engine, "before_cursor_execute", record)
     assert result.exit_code == 0, result.output
     assert statements == []
+
+
+def test_try_treats_the_end_of_input_as_a_hang_up(cli):
+    result = cli("flows", "try", "mscore", input="1\n9\n")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-2:] == [
+        "> # hung up",
+        "answers: {'consent': '1', 'staff_attitude': '9'}; interview: break_off",
+    ]
