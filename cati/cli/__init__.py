@@ -10,6 +10,7 @@ from cati.cli.dial import dial, reap, simulate
 from cati.cli.flows import flows
 from cati.cli.members import members
 from cati.cli.optout import optout
+from cati.cli.report import report
 from cati.cli.rounds import rounds
 from cati.cli.users import users
 
@@ -55,6 +56,7 @@ main.add_command(flows)
 main.add_command(members)
 main.add_command(optout)
 main.add_command(reap)
+main.add_command(report)
 main.add_command(rounds)
 main.add_command(simulate)
 main.add_command(users)

@@ -113,3 +113,9 @@ def test_stats_page(web, session, members):
     post(client, case_url, f"{case_url}/save", outcome="busy")
     page = client.get("/console/stats").get_data(as_text=True)
     assert 'data-testid="stats"' in page and "2026-11-23" in page and "lan" in page
+
+
+@pytest.mark.parametrize(("role", "status"), [("manager", 200), ("interviewer", 401)])
+def test_the_report_api_takes_a_managers_session(web, session, members, role, status):
+    client = signed_in(web, session, "minh", role)
+    assert client.get(f"/api/rounds/{members[0].round_id}/report").status_code == status

@@ -7,7 +7,10 @@ import hmac
 from flask import abort, jsonify, request
 
 from cati.domain.intake import canonical_column
+from cati.services.flows import load_flows
 from cati.services.intake import StrictImportAborted, import_records
+from cati.services.reports import ReportError
+from cati.services.reports import round_report as build_round_report
 from cati.web.api import bp
 from cati.web.runtime import get_runtime
 
@@ -16,6 +19,8 @@ MAX_CASES_PER_REQUEST = 50_000
 
 @bp.before_request
 def require_token():
+    if request.endpoint == "api.round_report" and _is_signed_in_manager():
+        return None
     token = get_runtime().settings.api_token
     given = request.headers.get("Authorization", "")
     scheme, _, value = given.partition(" ")
@@ -56,3 +61,24 @@ def post_cases():
     except StrictImportAborted as exc:
         return exc.summary.as_dict(), 422
     return summary.as_dict(), 200
+
+
+def _is_signed_in_manager() -> bool:
+    from flask_login import current_user
+
+    return current_user.is_authenticated and current_user.role in ("manager", "admin")
+
+
+@bp.get("/rounds/<int:round_id>/report")
+def round_report(round_id: int):
+    """The round's report, as `cati report ROUND` prints it (a manager's session or the token)."""
+    runtime = get_runtime()
+    settings = runtime.settings
+    with runtime.transaction() as session:
+        try:
+            data = build_round_report(
+                session, round_id, load_flows(settings.flows_dir), settings.timezone
+            )
+        except ReportError as exc:
+            return {"error": str(exc)}, 404
+    return data

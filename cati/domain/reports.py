@@ -1,0 +1,154 @@
+"""Report figures from grouped counts: disposition counts and AAPOR rates, question summaries.
+
+Everything here takes counts already aggregated by the database (one row per group and
+disposition, or per group, question and key), so a report never loops over members.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from itertools import pairwise
+from typing import Any
+
+from cati.domain.dispositions import Counts, family, rates
+
+# Student's t, 0.975 quantile, for 1..30 degrees of freedom; then the usual table points.
+_T975 = (
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
+)
+_T975_LARGE = ((40, 2.021), (60, 2.000), (120, 1.980))
+_Z975 = 1.959964
+
+COUNT_KEYS = (
+    "sampled",
+    "attempted",
+    "contacted",
+    "complete",
+    "partial",
+    "refusal",
+    "non_contact",
+    "other",
+    "unknown",
+    "not_eligible",
+    "pending",
+    "attempts",
+)
+_FAMILY_KEY = {
+    "I": "complete",
+    "P": "partial",
+    "R": "refusal",
+    "NC": "non_contact",
+    "O": "other",
+    "UH": "unknown",
+    "UO": "unknown",
+    "NE": "not_eligible",
+}
+
+
+def t975(df: int) -> float:
+    """The two-sided 95 % critical value of Student's t with `df` degrees of freedom.
+
+    Exact (to three decimals) up to 30; between table points beyond that it interpolates in
+    1/df, which is how printed tables are read.
+    """
+    if df < 1:
+        raise ValueError("a t-interval needs at least 2 observations")
+    if df <= 30:
+        return _T975[df - 1]
+    points = ((30, _T975[-1]), *_T975_LARGE, (math.inf, _Z975))
+    for (lo_df, lo_t), (hi_df, hi_t) in pairwise(points):
+        if df <= hi_df:
+            x, x0, x1 = 1 / df, 1 / lo_df, (0.0 if hi_df == math.inf else 1 / hi_df)
+            return hi_t + (lo_t - hi_t) * (x - x1) / (x0 - x1)
+    return _Z975
+
+
+def counts_of(
+    dispositions: Mapping[str | None, int], *, attempted: int, contacted: int, attempts: int
+) -> dict[str, int]:
+    """The `counts` object: members by final disposition family, plus call counts.
+
+    `dispositions` maps an AAPOR code (None for members without a final one) to a count.
+    """
+    counts = dict.fromkeys(COUNT_KEYS, 0)
+    for code, n in dispositions.items():
+        counts["sampled"] += n
+        if code is None:
+            counts["pending"] += n
+        else:
+            counts[_FAMILY_KEY[family(code)]] += n
+    counts.update(attempted=attempted, contacted=contacted, attempts=attempts)
+    return counts
+
+
+def rates_of(dispositions: Mapping[str | None, int], counts: Mapping[str, int]) -> dict[str, Any]:
+    """AAPOR rates over the members with a final disposition (pending ones are not yet
+    cases of any family), completion rate and the M.Score call success rate."""
+    final = {code: n for code, n in dispositions.items() if code is not None}
+    aapor = rates(Counts.from_codes(final)) if final else rates(Counts())
+    sampled, attempted = counts["sampled"], counts["attempted"]
+    return {
+        **aapor,
+        "completion_rate": counts["complete"] / sampled if sampled else None,
+        "call_success_rate": counts["contacted"] / attempted if attempted else None,
+    }
+
+
+def question_summary(kind: str, keys: Mapping[str | None, int]) -> dict[str, Any]:
+    """One question's figures from its key counts ('0' is don't know; None, no answer).
+
+    Scale questions: n, dont_know, mean, ci95 (t-interval) and the distribution over 1-9.
+    Yes/no questions: n, dont_know, yes, no, yes_share. Others: n, dont_know and the counts.
+    """
+    dont_know = keys.get("0", 0)
+    given = {k: n for k, n in keys.items() if k not in (None, "0")}
+    n = sum(given.values())
+    summary: dict[str, Any] = {"n": n, "dont_know": dont_know}
+    if kind == "scale":
+        distribution = {str(score): given.get(str(score), 0) for score in range(1, 10)}
+        total = sum(int(k) * c for k, c in distribution.items())
+        mean = total / n if n else None
+        ci95 = None
+        if n >= 2:
+            squares = sum(c * (int(k) - mean) ** 2 for k, c in distribution.items())
+            half = t975(n - 1) * math.sqrt(squares / (n - 1)) / math.sqrt(n)
+            ci95 = [round(mean - half, 4), round(mean + half, 4)]
+        summary.update(
+            mean=round(mean, 4) if mean is not None else None, ci95=ci95, distribution=distribution
+        )
+    elif kind == "yes_no":
+        yes, no = given.get("1", 0), given.get("2", 0)
+        summary.update(yes=yes, no=no, yes_share=yes / (yes + no) if yes + no else None)
+    else:
+        summary["keys"] = dict(sorted(given.items()))
+    return summary

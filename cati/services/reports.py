@@ -1,0 +1,178 @@
+"""A round's report: counts, AAPOR rates and question scores, for the round and its groups.
+
+Each figure comes from a grouped aggregate query (members by group and disposition; attempts
+per member rolled up in SQL; answers by group, question and key), so the cost does not grow
+with a Python loop over members.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import tzinfo
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from cati.domain.dispositions import AttemptOutcome, is_human_contact
+from cati.domain.flow import Flow
+from cati.domain.reports import counts_of, question_summary, rates_of
+from cati.models import Answer, Attempt, Case, Member, Office, Round, User
+
+HUMAN_OUTCOMES = [o.value for o in AttemptOutcome if is_human_contact(o)]
+
+
+class ReportError(LookupError):
+    """The report cannot be made (no such round)."""
+
+
+def _attempt_totals():
+    """Per member: calls placed, and whether any reached a person (one grouped query)."""
+    return (
+        select(
+            Attempt.member_id.label("member_id"),
+            func.count().label("attempts"),
+            func.max(case((Attempt.outcome.in_(HUMAN_OUTCOMES), 1), else_=0)).label("contacted"),
+            func.max(case((Attempt.mode == "interviewer", Attempt.id), else_=None)).label(
+                "last_interviewer_attempt"
+            ),
+        )
+        .where(Attempt.outcome.is_not(None))
+        .group_by(Attempt.member_id)
+        .subquery("attempt_totals")
+    )
+
+
+def round_report(
+    session: Session, round_id: int, flows: Mapping[str, Flow], tz: tzinfo
+) -> dict[str, Any]:
+    """The report JSON of `cati report` and `GET /api/rounds/<id>/report`."""
+    round_ = session.get(Round, round_id)
+    if round_ is None:
+        raise ReportError(f"no round with id {round_id}")
+    flow = flows.get(round_.flow)
+    totals = _attempt_totals()
+    interviewer_attempt = Attempt.__table__.alias("interviewer_attempt")
+    groups = {
+        "round": Member.round_id,
+        "offices": Member.office_id,
+        "officers": func.coalesce(Case.officer, ""),
+        "modes": Member.mode,
+        "interviewers": interviewer_attempt.c.user_id,
+    }
+    base = (
+        select(Member.id)
+        .join(Case, Case.id == Member.case_id)
+        .outerjoin(totals, totals.c.member_id == Member.id)
+        .outerjoin(
+            interviewer_attempt, interviewer_attempt.c.id == totals.c.last_interviewer_attempt
+        )
+        .where(Member.round_id == round_id)
+    )
+    sections: dict[str, dict[Any, dict[str, Any]]] = {}
+    for name, key in groups.items():
+        sections[name] = _section(session, base, key, totals, flow)
+    report = {
+        "round": _round_json(round_, tz),
+        **sections["round"].get(round_id, _empty(flow)),
+        "offices": _offices(session, sections["offices"]),
+        "officers": [
+            {"officer": k or None, **v} for k, v in sorted(sections["officers"].items()) if k
+        ],
+        "modes": [{"mode": k, **v} for k, v in sorted(sections["modes"].items())],
+        "interviewers": _interviewers(session, sections["interviewers"]),
+    }
+    return report
+
+
+def _section(session: Session, base, key, totals, flow: Flow | None) -> dict[Any, dict]:
+    """counts, rates and questions for every value of the group `key`."""
+    members = base.with_only_columns(
+        key.label("key"),
+        Member.disposition,
+        func.count().label("members"),
+        func.sum(case((func.coalesce(totals.c.attempts, 0) > 0, 1), else_=0)),
+        func.sum(func.coalesce(totals.c.contacted, 0)),
+        func.sum(func.coalesce(totals.c.attempts, 0)),
+    ).group_by(key, Member.disposition)
+    by_key: dict[Any, dict[str, Any]] = defaultdict(
+        lambda: {"dispositions": {}, "attempted": 0, "contacted": 0, "attempts": 0}
+    )
+    for group, disposition, n, attempted, contacted, attempts in session.execute(members):
+        entry = by_key[group]
+        # PostgreSQL sums come back as Decimal: keep plain integers for JSON.
+        entry["dispositions"][disposition] = int(n)
+        entry["attempted"] += int(attempted or 0)
+        entry["contacted"] += int(contacted or 0)
+        entry["attempts"] += int(attempts or 0)
+    answers = (
+        base.with_only_columns(key.label("key"), Answer.question_id, Answer.value, func.count())
+        .join(Answer, Answer.member_id == Member.id)
+        .group_by(key, Answer.question_id, Answer.value)
+    )
+    keys_by_group: dict[Any, dict[str, dict]] = defaultdict(lambda: defaultdict(dict))
+    for group, question_id, value, n in session.execute(answers):
+        keys_by_group[group][question_id][value] = int(n)
+    result = {}
+    for group, entry in by_key.items():
+        if group is None:
+            continue
+        counts = counts_of(
+            entry["dispositions"],
+            attempted=entry["attempted"],
+            contacted=entry["contacted"],
+            attempts=entry["attempts"],
+        )
+        result[group] = {
+            "counts": counts,
+            "rates": rates_of(entry["dispositions"], counts),
+            "questions": _questions(flow, keys_by_group.get(group, {})),
+        }
+    return result
+
+
+def _questions(flow: Flow | None, keys: Mapping[str, Mapping[str | None, int]]) -> dict:
+    if flow is None:
+        return {}
+    return {
+        q.id: question_summary(q.type.value, keys.get(q.id, {}))
+        for q in flow.questions
+        if q.type.value in ("scale", "yes_no", "choice")
+    }
+
+
+def _empty(flow: Flow | None) -> dict[str, Any]:
+    counts = counts_of({}, attempted=0, contacted=0, attempts=0)
+    return {"counts": counts, "rates": rates_of({}, counts), "questions": _questions(flow, {})}
+
+
+def _offices(session: Session, section: Mapping[Any, dict]) -> list[dict[str, Any]]:
+    names = dict(session.execute(select(Office.id, Office.code)).all())
+    labels = dict(session.execute(select(Office.id, Office.name)).all())
+    return [
+        {"office_code": names[office_id], "office_name": labels[office_id], **figures}
+        for office_id, figures in sorted(section.items(), key=lambda kv: names[kv[0]])
+    ]
+
+
+def _interviewers(session: Session, section: Mapping[Any, dict]) -> list[dict[str, Any]]:
+    usernames = dict(session.execute(select(User.id, User.username)).all())
+    return [
+        {"interviewer": usernames.get(user_id, str(user_id)), **figures}
+        for user_id, figures in sorted(section.items(), key=lambda kv: usernames.get(kv[0], ""))
+    ]
+
+
+def _round_json(round_: Round, tz: tzinfo) -> dict[str, Any]:
+    return {
+        "id": round_.id,
+        "week": round_.week,
+        "flow": round_.flow,
+        "mode": round_.mode,
+        "status": round_.status,
+        "week_start": round_.week_start_at.astimezone(tz).isoformat(),
+        "frame_size": round_.frame_size,
+        "eligible": round_.eligible,
+        "sampled": round_.sampled,
+    }

@@ -1,0 +1,116 @@
+"""A round's report from the database, against figures counted by hand."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cati.models import Answer, Attempt
+from cati.services.flows import load_flows
+from cati.services.reports import ReportError, round_report
+from tests.conftest import NOW, TZ
+from tests.factories import create_member, create_round, create_user
+
+
+def answer(session, member, **keys):
+    for question, value in keys.items():
+        session.add(Answer(member_id=member.id, question_id=question, value=value,
+                           answered_at=NOW))  # fmt: skip
+
+
+def attempt(session, member, outcome, mode="ivr", user=None):
+    session.add(Attempt(member_id=member.id, mode=mode, user_id=user.id if user else None,
+                        status="completed", outcome=outcome, language="vi", tries=0,
+                        started_at=NOW))  # fmt: skip
+
+
+@pytest.fixture
+def report_round(session):
+    """Six members over two offices:
+    DH: a complete by the IVR (9/1/2), a complete by an interviewer (7/1/1), a refusal;
+    HL: a non-contact after two busies, a pending member never called, a not-eligible."""
+    round_ = create_round(session)
+    lan = create_user(session, "lan")
+    dh = [create_member(session, round_, office_code="DH", officer="Lê Thị Thu") for _ in range(3)]
+    hl = [create_member(session, round_, office_code="HL") for _ in range(3)]
+    for member, disposition in zip(dh + hl, ["1.1", "1.1", "2.11", "2.20", None, "4.70"],
+                                   strict=True):  # fmt: skip
+        member.disposition = disposition
+        member.status = "final" if disposition else "pending"
+    attempt(session, dh[0], "complete")
+    answer(session, dh[0], consent="1", staff_attitude="9", on_time="1", asked_to_return="2")
+    attempt(session, dh[1], "no_answer")
+    attempt(session, dh[1], "complete", mode="interviewer", user=lan)
+    dh[1].mode = "interviewer"
+    answer(session, dh[1], consent="1", staff_attitude="7", on_time="1", asked_to_return="1")
+    attempt(session, dh[2], "refused")
+    answer(session, dh[2], consent="2")
+    attempt(session, hl[0], "busy")
+    attempt(session, hl[0], "busy")
+    attempt(session, hl[2], "not_eligible")
+    answer(session, hl[2], consent="3")
+    session.flush()
+    return round_
+
+
+def test_round_counts_rates_and_questions(session, settings, report_round):
+    data = round_report(session, report_round.id, load_flows(settings.flows_dir), TZ)
+    assert set(data) == {"round", "counts", "rates", "questions", "offices", "officers",
+                         "modes", "interviewers"}  # fmt: skip
+    assert data["counts"] == {
+        "sampled": 6, "attempted": 5, "contacted": 4, "complete": 2, "partial": 0,
+        "refusal": 1, "non_contact": 1, "other": 0, "unknown": 0, "not_eligible": 1,
+        "pending": 1, "attempts": 7,
+    }  # fmt: skip
+    rates = data["rates"]
+    # Final: I=2 R=1 NC=1 NE=1 → RR1 = 2/4, COOP1 = 2/3, e = 4/5; completion 2/6; success 4/5.
+    assert rates["rr1"] == pytest.approx(0.5) and rates["coop1"] == pytest.approx(2 / 3)
+    assert rates["e"] == pytest.approx(0.8) and rates["completion_rate"] == pytest.approx(1 / 3)
+    assert rates["call_success_rate"] == pytest.approx(0.8)
+    staff = data["questions"]["staff_attitude"]
+    assert (staff["n"], staff["mean"]) == (2, 8.0)  # (9 + 7) / 2
+    assert data["questions"]["asked_to_return"] == {
+        "n": 2, "dont_know": 0, "yes": 1, "no": 1, "yes_share": 0.5}  # fmt: skip
+    json.dumps(data)  # serialisable as it is
+
+
+def test_groups(session, settings, report_round):
+    data = round_report(session, report_round.id, load_flows(settings.flows_dir), TZ)
+    offices = {o["office_code"]: o for o in data["offices"]}
+    assert (offices["DH"]["counts"]["complete"], offices["HL"]["counts"]["complete"]) == (2, 0)
+    assert offices["HL"]["counts"]["pending"] == 1 and offices["HL"]["rates"]["rr1"] == 0.0
+    assert offices["DH"]["questions"]["staff_attitude"]["mean"] == 8.0
+    assert [o["officer"] for o in data["officers"]] == ["Lê Thị Thu"]
+    modes = {m["mode"]: m["counts"]["complete"] for m in data["modes"]}
+    assert modes == {"interviewer": 1, "ivr": 1}
+    [lan] = data["interviewers"]
+    assert (lan["interviewer"], lan["counts"]["sampled"], lan["counts"]["complete"]) == (
+        "lan",
+        1,
+        1,
+    )
+
+
+def test_unknown_round(session, settings):
+    with pytest.raises(ReportError, match="424242"):
+        round_report(session, 424242, load_flows(settings.flows_dir), TZ)
+
+
+def test_report_command(cli, report_round, tmp_path):
+    result = cli("report", str(report_round.id))
+    assert result.exit_code == 0 and json.loads(result.stdout)["counts"]["sampled"] == 6
+    path = tmp_path / "r.json"
+    assert cli("report", str(report_round.id), "--output", str(path)).exit_code == 0
+    assert json.loads(path.read_text(encoding="utf-8"))["round"]["id"] == report_round.id
+    assert cli("report", "424242").exit_code == 2
+
+
+def test_report_over_the_api(client, report_round, session):
+    url = f"/api/rounds/{report_round.id}/report"
+    assert client.get(url).status_code == 401
+    response = client.get(url, headers={"Authorization": "Bearer test-token"})
+    assert response.status_code == 200 and response.json["counts"]["complete"] == 2
+    missing = client.get("/api/rounds/424242/report",
+                         headers={"Authorization": "Bearer test-token"})  # fmt: skip
+    assert missing.status_code == 404 and "424242" in missing.json["error"]
