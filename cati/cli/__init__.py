@@ -10,7 +10,7 @@ from cati.cli.dial import dial, reap, simulate
 from cati.cli.flows import flows
 from cati.cli.members import members
 from cati.cli.optout import optout
-from cati.cli.report import report
+from cati.cli.report import export, report
 from cati.cli.rounds import rounds
 from cati.cli.users import users
 
@@ -52,6 +52,7 @@ def serve(host: str, port: int) -> None:
 
 main.add_command(cases)
 main.add_command(dial)
+main.add_command(export)
 main.add_command(flows)
 main.add_command(members)
 main.add_command(optout)

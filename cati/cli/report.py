@@ -45,3 +45,67 @@ def report(round_id: int, fmt: str, output: Path | None) -> None:
         click.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+@click.command()
+@click.argument("round_id", type=int)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "xlsx"]),
+    default="csv",
+    show_default=True,
+    help="CSV (UTF-8 with BOM, for Excel) or an xlsx workbook.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here instead of standard output.",
+)
+def export(round_id: int, fmt: str, output: Path | None) -> None:
+    """One row per sampled member: dossier, office, procedure, mode, attempts, disposition,
+    completion time and the key pressed for each question ('0' don't know, empty when not
+    asked). No names or phone numbers: `phone_hash` (a keyed hash) links a citizen's rows.
+    Rows are streamed, so a round of any size exports in bounded memory."""
+    import sys
+
+    from cati.models import Round
+    from cati.services.exports import export_columns, export_rows
+    from cati.web import instance_secret_key
+
+    runtime = get_runtime()
+    settings = runtime.settings
+    hash_key = settings.secret_key or instance_secret_key(Path.cwd() / "instance")
+    with runtime.transaction() as session:
+        round_ = session.get(Round, round_id)
+        if round_ is None:
+            raise click.BadParameter(f"no round with id {round_id}", param_hint="ROUND_ID")
+        flows = load_flows(settings.flows_dir)
+        columns = export_columns(flows[round_.flow])
+        rows = export_rows(session, round_id, flows, settings.timezone, hash_key)
+        if fmt == "csv" and output:
+            with output.open("w", encoding="utf-8-sig", newline="") as handle:
+                _write_csv(handle, columns, rows)
+        elif fmt == "csv":
+            _write_csv(sys.stdout, columns, rows)
+        else:
+            import openpyxl
+
+            book = openpyxl.Workbook(write_only=True)
+            sheet = book.create_sheet(f"round {round_id}")
+            sheet.append(columns)
+            for row in rows:
+                sheet.append(row)
+            if output:
+                book.save(output)
+            else:
+                book.save(sys.stdout.buffer)
+
+
+def _write_csv(handle, columns, rows) -> None:
+    import csv
+
+    writer = csv.writer(handle)
+    writer.writerow(columns)
+    writer.writerows(rows)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 
-from cati.models import Answer, Attempt
+from cati.models import Answer, Attempt, Member
+from cati.services.exports import FIXED_COLUMNS
 from cati.services.flows import load_flows
 from cati.services.reports import ReportError, round_report
 from tests.conftest import NOW, TZ
@@ -114,3 +116,36 @@ def test_report_over_the_api(client, report_round, session):
     missing = client.get("/api/rounds/424242/report",
                          headers={"Authorization": "Bearer test-token"})  # fmt: skip
     assert missing.status_code == 404 and "424242" in missing.json["error"]
+
+
+def test_export_has_one_row_per_member_and_no_personal_data(cli, report_round, session, tmp_path):
+    import csv
+
+    path = tmp_path / "export.csv"
+    assert cli("export", str(report_round.id), "--output", str(path)).exit_code == 0
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 6
+    assert tuple(rows[0])[:8] == FIXED_COLUMNS
+    assert list(rows[0])[-1] == "phone_hash" and "consent" in rows[0]
+    first = rows[0]
+    assert (first["disposition"], first["attempts"], first["staff_attitude"]) == ("1.1", "1", "9")
+    assert first["guidance_quality"] == ""  # not asked
+    members = session.scalars(select(Member).where(Member.round_id == report_round.id)).all()
+    text = path.read_text(encoding="utf-8-sig")
+    assert not any(m.phone in text for m in members)  # no raw numbers
+    assert len({row["phone_hash"] for row in rows}) == 6
+    xlsx = tmp_path / "export.xlsx"
+    assert cli("export", str(report_round.id), "--format", "xlsx", "-o", str(xlsx)).exit_code == 0
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(xlsx).worksheets[0]
+    assert sheet.max_row == 7 and sheet.cell(2, 1).value == first["dossier_code"]
+
+
+def test_export_to_standard_output(cli, report_round):
+    result = cli("export", str(report_round.id))
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0].startswith("dossier_code,office_code,")
+    assert len(result.stdout.splitlines()) == 7
+    assert cli("export", "424242").exit_code == 2
