@@ -117,5 +117,6 @@ def reap() -> None:
     report = reap_job(runtime, provider)
     click.echo(
         f"{report.reconciled} calls reconciled, {report.still_live} still live, "
-        f"{report.released} never placed and requeued, {report.errors} errors"
+        f"{report.released} never placed and requeued, {report.errors} errors, "
+        f"{report.rounds_closed} ended rounds closed"
     )

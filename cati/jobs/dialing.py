@@ -68,8 +68,8 @@ def dial_pass(
             to=claimed.phone,
             from_=settings.caller_id or "+84000000000",
             url=f"{base}/ivr/voice?attempt={claimed.attempt_id}",
-            status_callback=f"{base}/ivr/status",
-            amd_callback=f"{base}/ivr/amd",
+            status_callback=f"{base}/ivr/status?attempt={claimed.attempt_id}",
+            amd_callback=f"{base}/ivr/amd?attempt={claimed.attempt_id}",
         )
         try:
             sid = _place(provider, request, sleep)
@@ -81,7 +81,13 @@ def dial_pass(
                 else:
                     release_unplaced(session, claimed.attempt_id, runtime.clock())
                     report.deferred += 1
-            log.warning("dial: attempt %s not placed: %s", claimed.attempt_id, error)
+            # The provider's message may quote the number: log the code and kind only.
+            log.warning(
+                "dial: attempt %s not placed: %s (code %s)",
+                claimed.attempt_id,
+                error.kind,
+                error.code,
+            )
             if error.kind is ErrorKind.FATAL:
                 raise DialerError(str(error)) from error
         else:

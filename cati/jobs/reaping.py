@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from cati.runtime import Runtime
-from cati.services.dialer import list_stuck_attempts, release_unplaced
+from cati.services.dialer import close_ended_rounds, list_stuck_attempts, release_unplaced
 from cati.services.flows import load_flows
 from cati.services.ivr import FINAL_STATUSES, apply_call_status
 from cati.telephony.base import Provider, ProviderError
@@ -20,14 +20,16 @@ class ReapReport:
     still_live: int = 0
     released: int = 0
     errors: int = 0
+    rounds_closed: int = 0
 
 
 def reap(runtime: Runtime, provider: Provider) -> ReapReport:
-    """Ask the provider about stuck calls and apply what it says, as a late status callback
-    would; return attempts that were never placed to the queue."""
+    """Close rounds past their calling period; ask the provider about stuck calls and apply
+    what it says, as a late status callback would; requeue attempts never placed."""
     settings = runtime.settings
     report = ReapReport()
     with runtime.transaction() as session:
+        report.rounds_closed = close_ended_rounds(session, settings.calling_policy, runtime.clock())
         live, unplaced = list_stuck_attempts(session, runtime.clock())
         for attempt_id in unplaced:
             release_unplaced(session, attempt_id, runtime.clock())

@@ -19,8 +19,13 @@ from cati.domain.dispositions import AttemptOutcome, is_human_contact
 from cati.domain.flow import Flow, FlowRun, QuestionType, classify_interview
 from cati.models import Answer, Attempt, Case, Member, MemberStatus, Round, RoundStatus
 from cati.phone import mask_phone
-from cati.services.dialer import round_ends_at, schedule_next_call
-from cati.services.ivr import case_context
+from cati.services.dialer import (
+    not_opted_out,
+    round_ends_at,
+    round_still_calling,
+    schedule_next_call,
+)
+from cati.services.ivr import case_context, record_opt_out_choice
 from cati.services.users import record_audit
 
 LEASE = timedelta(minutes=20)
@@ -83,8 +88,11 @@ def _is_due(now: datetime):
     )
 
 
-def release_expired_leases(session: Session, now: datetime) -> int:
-    """Abandoned cases go back to the queue; an unfinished console attempt is dropped."""
+def release_expired_leases(
+    session: Session, now: datetime, policy: CallingPolicy | None = None
+) -> int:
+    """Abandoned cases go back to the queue; an unfinished console attempt is dropped (or,
+    if answers were saved, kept as a break-off and the next call scheduled)."""
     expired = session.scalars(
         select(Member.id).where(Member.claimed_by.is_not(None), Member.lease_expires_at <= now)
     ).all()
@@ -97,30 +105,41 @@ def release_expired_leases(session: Session, now: datetime) -> int:
             None,
             None,
         )
+        if policy is not None:
+            session.flush()
+            schedule_next_call(session, member, policy, now)
     return len(expired)
 
 
-def claim_next_case(session: Session, user_id: int, now: datetime) -> int | None:
+def claim_next_case(
+    session: Session, user_id: int, now: datetime, policy: CallingPolicy | None = None
+) -> int | None:
     """Give the interviewer the next case: appointments due first, then by due time.
 
     The claim is a compare-and-set on the member's status (SKIP LOCKED candidates on
     PostgreSQL), so two interviewers clicking at once never get the same citizen; it comes
     with a lease that the case screen renews and that expires when the screen is abandoned.
+    With a calling policy, nothing is handed out outside calling hours.
     """
-    release_expired_leases(session, now)
+    release_expired_leases(session, now, policy)
     mine = session.scalar(
         select(Member.id).where(Member.claimed_by == user_id, Member.lease_expires_at > now)
     )
     if mine is not None:
         return mine  # finish (or release) the case you hold before taking another
+    if policy is not None and not policy.is_callable_at(now):
+        return None
     candidates = (
         select(Member.id)
         .join(Round, Round.id == Member.round_id)
         .where(
             _in_console_queue(),
-            Round.status == RoundStatus.OPEN.value,
+            round_still_calling(now),
             Member.status == MemberStatus.PENDING.value,
+            Member.phone.is_not(None),
+            not_opted_out(),
             _is_due(now),
+            *([Member.attempt_count < policy.max_attempts] if policy is not None else []),
         )
         .order_by(
             Member.appointment_at.is_(None),
@@ -137,8 +156,6 @@ def claim_next_case(session: Session, user_id: int, now: datetime) -> int | None
         candidates = candidates.limit(20)
     for member_id in session.scalars(candidates).all():
         member = session.get(Member, member_id)
-        if now >= round_ends_at(session.get(Round, member.round_id)):
-            continue
         won = session.execute(
             update(Member)
             .where(Member.id == member_id, Member.status == MemberStatus.PENDING.value)
@@ -170,8 +187,10 @@ def claim_next_case(session: Session, user_id: int, now: datetime) -> int | None
 
 def _held(session: Session, member_id: int, user_id: int, now: datetime) -> Member:
     member = session.get(Member, member_id)
-    if member is None or member.claimed_by != user_id or member.lease_expires_at <= now:
+    if member is None or member.claimed_by != user_id:
         raise ConsoleError("this case is not yours to work on (it was released or expired)")
+    if member.lease_expires_at <= now:  # lapsed but nobody took it: still yours
+        member.lease_expires_at = now + LEASE
     return member
 
 
@@ -456,12 +475,15 @@ def record_outcome(
             raise ConsoleError("the appointment must be in the future and before the round ends")
         if not policy.is_callable_at(appointment_at):
             raise ConsoleError("the appointment is outside calling hours")
-        member.appointment_at = appointment_at
+    # A new appointment, or none: an old one must not make the case due again at once.
+    member.appointment_at = appointment_at if outcome == "appointment" else None
     attempt.outcome, attempt.status, attempt.ended_at = stored, "completed", now
     attempt.duration_s = int((now - attempt.started_at).total_seconds())
     attempt.notes = notes or None
     if notes:
         member.notes = notes
+    if stored is AttemptOutcome.REFUSED:
+        record_opt_out_choice(session, member, run, now)
     member.claimed_by, member.lease_expires_at = None, None
     session.flush()
     schedule_next_call(session, member, policy, now)

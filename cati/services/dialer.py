@@ -5,17 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from cati.domain.calling import CallingPolicy, PastAttempt
 from cati.domain.dispositions import (
     AttemptOutcome,
+    Code,
     is_final_now,
     is_human_contact,
     roll_up_disposition,
 )
-from cati.models import Attempt, Member, MemberStatus, Round, RoundStatus
+from cati.models import Attempt, Member, MemberStatus, OptOut, Round, RoundStatus
 
 ROUND_CALLING_DAYS = 14  # a round is dialled until this long after its week ends
 LIVE_STATUSES = ("queued", "initiated", "ringing", "in-progress")
@@ -24,6 +25,20 @@ RETRY_AFTER_PROVIDER_FAILURE = timedelta(minutes=10)
 
 def round_ends_at(round_: Round) -> datetime:
     return round_.week_end_at + timedelta(days=ROUND_CALLING_DAYS)
+
+
+def round_still_calling(now: datetime):
+    """SQL condition: the member's round (joined as `Round`) is open and not past its end."""
+    return and_(
+        Round.status == RoundStatus.OPEN.value,
+        Round.week_end_at > now - timedelta(days=ROUND_CALLING_DAYS),
+    )
+
+
+def not_opted_out():
+    """SQL condition: the member's number is not on the opt-out list (checked at every call,
+    not only at sampling: a citizen may opt out while the round runs)."""
+    return ~exists().where(OptOut.phone == Member.phone)
 
 
 def count_live_calls(session: Session) -> int:
@@ -70,6 +85,7 @@ def claim_next_member(
             (Member.next_call_at.is_(None)) | (Member.next_call_at <= now),
             Member.attempt_count < policy.max_attempts,
             Member.mode == "ivr",
+            not_opted_out(),
         )
         .order_by(Member.next_call_at.is_not(None), Member.next_call_at, Member.id)
     )
@@ -202,3 +218,28 @@ def list_stuck_attempts(session: Session, now: datetime) -> tuple[list[tuple[int
         )
     ).all()
     return [(i, sid) for i, sid in live], list(unplaced)
+
+
+def close_ended_rounds(session: Session, policy: CallingPolicy, now: datetime) -> int:
+    """Rounds past their calling period: every member still open gets its final disposition
+    (its attempts rolled up; never called at all is 3.11, not attempted) and the round is
+    closed. Returns the number of rounds closed."""
+    ended = session.scalars(
+        select(Round).where(
+            Round.status == RoundStatus.OPEN.value,
+            Round.week_end_at <= now - timedelta(days=ROUND_CALLING_DAYS),
+        )
+    ).all()
+    for round_ in ended:
+        open_members = session.scalars(
+            select(Member).where(
+                Member.round_id == round_.id, Member.status != MemberStatus.FINAL.value
+            )
+        ).all()
+        for member in open_members:
+            member.claimed_by = member.lease_expires_at = None
+            schedule_next_call(session, member, policy, now)
+            if member.disposition is None:
+                member.disposition = Code.NOT_ATTEMPTED.value
+        round_.status = RoundStatus.CLOSED.value
+    return len(ended)

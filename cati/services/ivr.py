@@ -144,6 +144,7 @@ def apply_call_status(
     policy: CallingPolicy,
     now: datetime,
     ivr_attempts: int | None = None,
+    attempt_id: int | None = None,
 ) -> bool:
     """Apply one status callback; return False when it changed nothing (unknown or repeated).
 
@@ -153,9 +154,14 @@ def apply_call_status(
        reached one, else what the call status says (busy, no answer, machine, …); then the
        member is given its next call, or closed with its disposition.
     """
-    attempt = session.scalar(
-        select(Attempt).where(Attempt.provider_call_id == params.get("CallSid", ""))
-    )
+    call_sid = params.get("CallSid", "")
+    attempt = session.scalar(select(Attempt).where(Attempt.provider_call_id == call_sid))
+    if attempt is None and attempt_id is not None and call_sid:
+        # The callback can beat the dialer's commit of the call id: bind it by the attempt
+        # named in the (signed) callback URL.
+        attempt = _attempt_for(session, attempt_id, call_sid)
+        if attempt is not None:
+            attempt.provider_call_id = call_sid
     if attempt is None:
         return False
     status = params.get("CallStatus", "")
@@ -199,6 +205,9 @@ def apply_machine_detection(session: Session, params: Mapping[str, str]) -> bool
     answered_by = params.get("AnsweredBy", "")
     if attempt is None or not answered_by:
         return False
+    answered = session.scalar(select(Answer.id).where(Answer.attempt_id == attempt.id).limit(1))
+    if answered is not None:
+        return False  # a person is already answering: a late "machine" verdict is wrong
     attempt.answered_by = answered_by
     if answered_by in MACHINE or answered_by == "fax":
         if attempt.outcome is None:
@@ -224,10 +233,15 @@ def _call_outcome(
         return AttemptOutcome.MACHINE
     if attempt.answered_by == "fax":
         return AttemptOutcome.FAX
-    # A person answered and the call ended before the questionnaire did.
+    # A person answered. The questionnaire may have reached its end (a hang-up while the
+    # comment was being recorded, its callback still on the way) or not.
     flow = flows[session.get(Round, member.round_id).flow]
-    answers = {q: v for q, v in _answers(session, member.id).items() if v is not None}
-    return AttemptOutcome(classify_interview(flow, answers, None))
+    saved = _answers(session, member.id)
+    answers = {q: v for q, v in saved.items() if v is not None}
+    run = FlowRun.resume(
+        flow, {}, attempt.language, answers, {q for q, v in saved.items() if v is None}
+    )
+    return AttemptOutcome(classify_interview(flow, answers, run.outcome))
 
 
 def _attempt_for(session: Session, attempt_id: int, call_sid: str) -> Attempt | None:
@@ -367,16 +381,7 @@ def _finish(
         # Final at once, without waiting for the call to end.
         session.flush()
         schedule_next_call(session, member, None, now)
-    chose_opt_out = any(
-        (option := q.option(run.answered.get(q.id, ""))) is not None and option.opt_out
-        for q in run.flow.questions
-    )
-    if (
-        chose_opt_out
-        and member.phone
-        and session.scalar(select(OptOut.id).where(OptOut.phone == member.phone)) is None
-    ):
-        session.add(OptOut(phone=member.phone, reason="declined the survey call", created_at=now))
+    record_opt_out_choice(session, member, run, now)
 
 
 def _int(value: Any) -> int | None:
@@ -461,3 +466,18 @@ def save_hotline_message(
             received_at=now,
         )
     )
+
+
+def record_opt_out_choice(session: Session, member: Member, run: FlowRun, now: datetime) -> None:
+    """Put the number on the opt-out list when the citizen chose an option that asks for it
+    (declining the survey), whether on the IVR or with an interviewer."""
+    chose_opt_out = any(
+        (option := q.option(run.answered.get(q.id, ""))) is not None and option.opt_out
+        for q in run.flow.questions
+    )
+    if (
+        chose_opt_out
+        and member.phone
+        and session.scalar(select(OptOut.id).where(OptOut.phone == member.phone)) is None
+    ):
+        session.add(OptOut(phone=member.phone, reason="declined the survey call", created_at=now))

@@ -91,10 +91,14 @@ def test_places_every_due_call_with_the_promised_parameters(
     first = sent[0]
     assert first["To"] == [members[0].phone] and first["From"] == ["+842333852123"]
     assert first["Url"] == [f"https://cati.example.vn/ivr/voice?attempt={attempts[0].id}"]
-    assert first["StatusCallback"] == ["https://cati.example.vn/ivr/status"]
+    assert first["StatusCallback"] == [
+        f"https://cati.example.vn/ivr/status?attempt={attempts[0].id}"
+    ]
     assert first["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
     assert first["MachineDetection"] == ["Enable"] and first["AsyncAmd"] == ["true"]
-    assert first["AsyncAmdStatusCallback"] == ["https://cati.example.vn/ivr/amd"]
+    assert first["AsyncAmdStatusCallback"] == [
+        f"https://cati.example.vn/ivr/amd?attempt={attempts[0].id}"
+    ]
     assert first["Timeout"] == ["30"] and first["TimeLimit"] == ["600"]
     for member in members:
         member = reload(session, Member, member.id)

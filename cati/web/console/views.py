@@ -44,7 +44,9 @@ def queue():
 def next_case():
     runtime = get_runtime()
     with runtime.transaction() as session:
-        member_id = claim_next_case(session, current_user_id(), runtime.clock())
+        member_id = claim_next_case(
+            session, current_user_id(), runtime.clock(), runtime.settings.calling_policy
+        )
     if member_id is None:
         flash(t("console.nothing_due"), "info")
         return redirect(url_for("console.queue"))
@@ -104,13 +106,20 @@ def save(member_id: int):
     outcome = request.form.get("outcome", "").strip()
     try:
         appointment = _local_datetime(request.form.get("appointment_at", ""), settings.timezone)
+        flows = load_flows(settings.flows_dir)
+        # The answers are committed on their own first: a refused outcome loses nothing typed.
         with runtime.transaction() as session:
-            flows = load_flows(settings.flows_dir)
-            now = runtime.clock()
             save_answers(
-                session, member_id, current_user_id(), answers, flows, settings.timezone, now
+                session,
+                member_id,
+                current_user_id(),
+                answers,
+                flows,
+                settings.timezone,
+                runtime.clock(),
             )
-            if outcome:
+        if outcome:
+            with runtime.transaction() as session:
                 stored = record_outcome(
                     session,
                     member_id,
@@ -121,7 +130,7 @@ def save(member_id: int):
                     flows=flows,
                     policy=settings.calling_policy,
                     tz=settings.timezone,
-                    now=now,
+                    now=runtime.clock(),
                 )
     except ConsoleError as exc:
         if request.accept_mimetypes.best == "application/json":

@@ -113,6 +113,7 @@ def status():
             policy=runtime.settings.calling_policy,
             now=runtime.clock(),
             ivr_attempts=runtime.settings.ivr_attempts,
+            attempt_id=_arg_int("attempt") if "attempt" in request.args else None,
         )
     return Response(status=204)
 
