@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from werkzeug.serving import make_server
 
 from cati.jobs.dialing import dial_pass
@@ -245,13 +245,17 @@ def run_simulation(
 
 
 def _member_statuses(runtime: Runtime, round_id: int) -> Counter:
+    """Members by status; those handed over to the interviewers are counted apart."""
+    status = case(
+        (Member.status == MemberStatus.FINAL.value, MemberStatus.FINAL.value),
+        (Member.mode == "interviewer", "to interviewers"),
+        else_=Member.status,
+    )
     with runtime.transaction() as session:
         return Counter(
             dict(
                 session.execute(
-                    select(Member.status, func.count())
-                    .where(Member.round_id == round_id)
-                    .group_by(Member.status)
+                    select(status, func.count()).where(Member.round_id == round_id).group_by(status)
                 ).all()
             )
         )

@@ -98,7 +98,7 @@ def simulate(round_id: int, seed: int, concurrency: int) -> None:
     click.echo(
         "dispositions: "
         + ", ".join(
-            f"{k or 'pending'} {v}"
+            f"{k or 'not final yet'} {v}"
             for k, v in sorted(report.dispositions.items(), key=lambda kv: kv[0] or "")
         )
     )
