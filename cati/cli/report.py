@@ -17,10 +17,11 @@ from cati.services.reports import ReportError, round_report
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["json"]),
+    type=click.Choice(["json", "csv", "xlsx"]),
     default="json",
     show_default=True,
-    help="Output format (CSV and xlsx are planned).",
+    help="JSON (every figure), or a spreadsheet with one row per round, office, officer, "
+    "mode and interviewer (CSV or xlsx).",
 )
 @click.option(
     "--output",
@@ -40,11 +41,17 @@ def report(round_id: int, fmt: str, output: Path | None) -> None:
             )
         except ReportError as exc:
             raise click.BadParameter(str(exc), param_hint="ROUND_ID") from None
-    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-    if output is None:
-        click.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
+    if fmt == "json":
+        text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            output.write_text(text, encoding="utf-8")
+        return
+    from cati.services.reports import report_table
+
+    columns, rows = report_table(data)
+    _write_table(fmt, columns, rows, output, sheet_name=f"report {round_id}")
 
 
 @click.command()
@@ -68,8 +75,6 @@ def export(round_id: int, fmt: str, output: Path | None) -> None:
     completion time and the key pressed for each question ('0' don't know, empty when not
     asked). No names or phone numbers: `phone_hash` (a keyed hash) links a citizen's rows.
     Rows are streamed, so a round of any size exports in bounded memory."""
-    import sys
-
     from cati.models import Round
     from cati.services.exports import export_columns, export_rows
     from cati.web import instance_secret_key
@@ -84,23 +89,7 @@ def export(round_id: int, fmt: str, output: Path | None) -> None:
         flows = load_flows(settings.flows_dir)
         columns = export_columns(flows[round_.flow])
         rows = export_rows(session, round_id, flows, settings.timezone, hash_key)
-        if fmt == "csv" and output:
-            with output.open("w", encoding="utf-8-sig", newline="") as handle:
-                _write_csv(handle, columns, rows)
-        elif fmt == "csv":
-            _write_csv(sys.stdout, columns, rows)
-        else:
-            import openpyxl
-
-            book = openpyxl.Workbook(write_only=True)
-            sheet = book.create_sheet(f"round {round_id}")
-            sheet.append(columns)
-            for row in rows:
-                sheet.append(row)
-            if output:
-                book.save(output)
-            else:
-                book.save(sys.stdout.buffer)
+        _write_table(fmt, columns, rows, output, sheet_name=f"round {round_id}")
 
 
 def _write_csv(handle, columns, rows) -> None:
@@ -109,3 +98,23 @@ def _write_csv(handle, columns, rows) -> None:
     writer = csv.writer(handle)
     writer.writerow(columns)
     writer.writerows(rows)
+
+
+def _write_table(fmt: str, columns, rows, output: Path | None, *, sheet_name: str) -> None:
+    """CSV (UTF-8 with BOM in a file, for Excel) or xlsx, to a file or standard output."""
+    import sys
+
+    if fmt == "csv" and output:
+        with output.open("w", encoding="utf-8-sig", newline="") as handle:
+            _write_csv(handle, columns, rows)
+    elif fmt == "csv":
+        _write_csv(sys.stdout, columns, rows)
+    else:
+        import openpyxl
+
+        book = openpyxl.Workbook(write_only=True)
+        sheet = book.create_sheet(sheet_name)
+        sheet.append(list(columns))
+        for row in rows:
+            sheet.append(list(row))
+        book.save(output if output else sys.stdout.buffer)

@@ -176,3 +176,47 @@ def _round_json(round_: Round, tz: tzinfo) -> dict[str, Any]:
         "eligible": round_.eligible,
         "sampled": round_.sampled,
     }
+
+
+def report_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """The report flattened for a spreadsheet: one row for the round, then one per office,
+    officer, mode and interviewer; counts, rates, then per question n and its mean or share."""
+    from cati.domain.reports import COUNT_KEYS
+
+    rate_keys = list(report["rates"])
+    questions = list(report["questions"])
+    columns = ["scope", "key", "name", *COUNT_KEYS, *rate_keys]
+    for question in questions:
+        summary = report["questions"][question]
+        columns.append(f"{question}_n")
+        if "mean" in summary:
+            columns += [f"{question}_mean", f"{question}_ci95_low", f"{question}_ci95_high"]
+        elif "yes_share" in summary:
+            columns.append(f"{question}_yes_share")
+
+    def row(scope: str, key: Any, name: Any, figures: Mapping[str, Any]) -> list[Any]:
+        cells = [
+            scope,
+            key,
+            name,
+            *(figures["counts"][k] for k in COUNT_KEYS),
+            *(figures["rates"].get(k) for k in rate_keys),
+        ]
+        for question in questions:
+            summary = figures["questions"].get(question, {})
+            cells.append(summary.get("n", 0))
+            if "mean" in report["questions"][question]:
+                low, high = summary.get("ci95") or (None, None)
+                cells += [summary.get("mean"), low, high]
+            elif "yes_share" in report["questions"][question]:
+                cells.append(summary.get("yes_share"))
+        return cells
+
+    rows = [row("round", report["round"]["id"], report["round"]["week"], report)]
+    rows += [row("office", o["office_code"], o["office_name"], o) for o in report["offices"]]
+    rows += [row("officer", o["officer"], o["officer"], o) for o in report["officers"]]
+    rows += [row("mode", m["mode"], m["mode"], m) for m in report["modes"]]
+    rows += [
+        row("interviewer", i["interviewer"], i["interviewer"], i) for i in report["interviewers"]
+    ]
+    return columns, rows

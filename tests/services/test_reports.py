@@ -17,14 +17,22 @@ from tests.factories import create_member, create_round, create_user
 
 def answer(session, member, **keys):
     for question, value in keys.items():
-        session.add(Answer(member_id=member.id, question_id=question, value=value,
-                           answered_at=NOW))  # fmt: skip
+        session.add(Answer(member_id=member.id, question_id=question, value=value, answered_at=NOW))
 
 
 def attempt(session, member, outcome, mode="ivr", user=None):
-    session.add(Attempt(member_id=member.id, mode=mode, user_id=user.id if user else None,
-                        status="completed", outcome=outcome, language="vi", tries=0,
-                        started_at=NOW))  # fmt: skip
+    session.add(
+        Attempt(
+            member_id=member.id,
+            mode=mode,
+            user_id=user.id if user else None,
+            status="completed",
+            outcome=outcome,
+            language="vi",
+            tries=0,
+            started_at=NOW,
+        )
+    )
 
 
 @pytest.fixture
@@ -36,8 +44,9 @@ def report_round(session):
     lan = create_user(session, "lan")
     dh = [create_member(session, round_, office_code="DH", officer="Lê Thị Thu") for _ in range(3)]
     hl = [create_member(session, round_, office_code="HL") for _ in range(3)]
-    for member, disposition in zip(dh + hl, ["1.1", "1.1", "2.11", "2.20", None, "4.70"],
-                                   strict=True):  # fmt: skip
+    for member, disposition in zip(
+        dh + hl, ["1.1", "1.1", "2.11", "2.20", None, "4.70"], strict=True
+    ):
         member.disposition = disposition
         member.status = "final" if disposition else "pending"
     attempt(session, dh[0], "complete")
@@ -58,13 +67,30 @@ def report_round(session):
 
 def test_round_counts_rates_and_questions(session, settings, report_round):
     data = round_report(session, report_round.id, load_flows(settings.flows_dir), TZ)
-    assert set(data) == {"round", "counts", "rates", "questions", "offices", "officers",
-                         "modes", "interviewers"}  # fmt: skip
+    assert set(data) == {
+        "round",
+        "counts",
+        "rates",
+        "questions",
+        "offices",
+        "officers",
+        "modes",
+        "interviewers",
+    }
     assert data["counts"] == {
-        "sampled": 6, "attempted": 5, "contacted": 4, "complete": 2, "partial": 0,
-        "refusal": 1, "non_contact": 1, "other": 0, "unknown": 0, "not_eligible": 1,
-        "pending": 1, "attempts": 7,
-    }  # fmt: skip
+        "sampled": 6,
+        "attempted": 5,
+        "contacted": 4,
+        "complete": 2,
+        "partial": 0,
+        "refusal": 1,
+        "non_contact": 1,
+        "other": 0,
+        "unknown": 0,
+        "not_eligible": 1,
+        "pending": 1,
+        "attempts": 7,
+    }
     rates = data["rates"]
     # Final: I=2 R=1 NC=1 NE=1 → RR1 = 2/4, COOP1 = 2/3, e = 4/5; completion 2/6; success 4/5.
     assert rates["rr1"] == pytest.approx(0.5) and rates["coop1"] == pytest.approx(2 / 3)
@@ -73,7 +99,12 @@ def test_round_counts_rates_and_questions(session, settings, report_round):
     staff = data["questions"]["staff_attitude"]
     assert (staff["n"], staff["mean"]) == (2, 8.0)  # (9 + 7) / 2
     assert data["questions"]["asked_to_return"] == {
-        "n": 2, "dont_know": 0, "yes": 1, "no": 1, "yes_share": 0.5}  # fmt: skip
+        "n": 2,
+        "dont_know": 0,
+        "yes": 1,
+        "no": 1,
+        "yes_share": 0.5,
+    }
     json.dumps(data)  # serialisable as it is
 
 
@@ -113,8 +144,9 @@ def test_report_over_the_api(client, report_round, session):
     assert client.get(url).status_code == 401
     response = client.get(url, headers={"Authorization": "Bearer test-token"})
     assert response.status_code == 200 and response.json["counts"]["complete"] == 2
-    missing = client.get("/api/rounds/424242/report",
-                         headers={"Authorization": "Bearer test-token"})  # fmt: skip
+    missing = client.get(
+        "/api/rounds/424242/report", headers={"Authorization": "Bearer test-token"}
+    )
     assert missing.status_code == 404 and "424242" in missing.json["error"]
 
 
@@ -149,3 +181,35 @@ def test_export_to_standard_output(cli, report_round):
     assert result.stdout.splitlines()[0].startswith("dossier_code,office_code,")
     assert len(result.stdout.splitlines()) == 7
     assert cli("export", "424242").exit_code == 2
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_report_as_a_spreadsheet(cli, report_round, tmp_path, fmt):
+    import csv
+
+    import openpyxl
+
+    path = tmp_path / f"report.{fmt}"
+    result = cli("report", str(report_round.id), "--format", fmt, "--output", str(path))
+    assert result.exit_code == 0, result.output
+    if fmt == "csv":
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    else:
+        sheet = openpyxl.load_workbook(path).worksheets[0]
+        values = list(sheet.values)
+        rows = [dict(zip(values[0], row, strict=True)) for row in values[1:]]
+    scopes = [(row["scope"], str(row["key"])) for row in rows]
+    assert scopes == [
+        ("round", str(report_round.id)),
+        ("office", "DH"),
+        ("office", "HL"),
+        ("officer", "Lê Thị Thu"),
+        ("mode", "interviewer"),
+        ("mode", "ivr"),
+        ("interviewer", "lan"),
+    ]
+    first = rows[0]
+    assert (str(first["sampled"]), str(first["complete"])) == ("6", "2")
+    assert float(first["rr1"]) == 0.5 and float(first["staff_attitude_mean"]) == 8.0
+    assert float(first["asked_to_return_yes_share"]) == 0.5
