@@ -220,3 +220,44 @@ def report_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]
         row("interviewer", i["interviewer"], i["interviewer"], i) for i in report["interviewers"]
     ]
     return columns, rows
+
+
+def rounds_progress(session: Session) -> list[dict[str, Any]]:
+    """Every round with its progress: sampled → attempted → contacted → complete (one query)."""
+    contacted = (
+        select(Attempt.member_id)
+        .where(Attempt.outcome.in_(HUMAN_OUTCOMES))
+        .group_by(Attempt.member_id)
+        .subquery("contacted_members")
+    )
+    rows = session.execute(
+        select(
+            Round.id,
+            Round.week,
+            Round.flow,
+            Round.mode,
+            Round.status,
+            func.count(Member.id),
+            func.sum(case((Member.attempt_count > 0, 1), else_=0)),
+            func.count(contacted.c.member_id),
+            func.sum(case((Member.disposition == "1.1", 1), else_=0)),
+        )
+        .outerjoin(Member, Member.round_id == Round.id)
+        .outerjoin(contacted, contacted.c.member_id == Member.id)
+        .group_by(Round.id, Round.week, Round.flow, Round.mode, Round.status)
+        .order_by(Round.week.desc(), Round.flow)
+    ).all()
+    return [
+        {
+            "id": rid,
+            "week": week,
+            "flow": flow,
+            "mode": mode,
+            "status": status,
+            "sampled": int(sampled or 0),
+            "attempted": int(attempted or 0),
+            "contacted": int(reached or 0),
+            "complete": int(complete or 0),
+        }
+        for rid, week, flow, mode, status, sampled, attempted, reached, complete in rows
+    ]

@@ -119,3 +119,19 @@ def test_stats_page(web, session, members):
 def test_the_report_api_takes_a_managers_session(web, session, members, role, status):
     client = signed_in(web, session, "minh", role)
     assert client.get(f"/api/rounds/{members[0].round_id}/report").status_code == status
+
+
+def test_the_dashboard_lists_rounds_and_shows_a_round(web, session, members):
+    client = signed_in(web, session, "minh", "manager")
+    page = client.get("/dashboard").get_data(as_text=True)
+    round_id = members[0].round_id
+    assert 'data-testid="rounds"' in page
+    assert f'data-testid="progress-{round_id}-complete"' in page and "0/2" in page
+    detail = client.get(f"/dashboard/rounds/{round_id}")
+    assert detail.status_code == 200 and 'data-testid="offices"' in detail.get_data(as_text=True)
+    assert client.get("/dashboard/rounds/424242").status_code == 404
+
+
+def test_interviewers_cannot_open_the_dashboard(web, session):
+    client = signed_in(web, session, "lan", "interviewer")
+    assert client.get("/dashboard").status_code == 403

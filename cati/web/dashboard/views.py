@@ -1,0 +1,39 @@
+"""Dashboard routes (manager role): thin views over the report use cases."""
+
+from __future__ import annotations
+
+from flask import abort, render_template
+
+from cati.services.flows import load_flows
+from cati.services.reports import ReportError, round_report, rounds_progress
+from cati.web.auth.roles import role_required
+from cati.web.dashboard import bp
+from cati.web.runtime import get_runtime
+
+
+@bp.get("")
+@role_required("manager")
+def rounds():
+    runtime = get_runtime()
+    with runtime.transaction() as session:
+        items = rounds_progress(session)
+    return render_template("dashboard/rounds.html", rounds=items)
+
+
+@bp.get("/rounds/<int:round_id>")
+@role_required("manager")
+def round_page(round_id: int):
+    runtime = get_runtime()
+    settings = runtime.settings
+    with runtime.transaction() as session:
+        try:
+            report = round_report(
+                session, round_id, load_flows(settings.flows_dir), settings.timezone
+            )
+        except ReportError:
+            abort(404)
+    offices = sorted(
+        report["offices"],
+        key=lambda o: -((o["questions"].get("overall") or {}).get("mean") or 0),
+    )
+    return render_template("dashboard/round.html", report=report, offices=offices)
