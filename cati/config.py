@@ -48,6 +48,11 @@ class Settings:
     max_cps: float = 1.0
     max_concurrent_calls: int = 10
     ivr_attempts: int = 3  # then a member the robot never reached goes to the interviewers
+    # Dashboard warnings: shares of "yes" above which an office is highlighted
+    # (on_time: below which, as a "yes" there is good news).
+    warn_asked_to_return: float = 0.10
+    warn_paid_without_receipt: float = 0.01
+    warn_on_time_below: float = 0.90
     secret_key: str | None = field(default=None, repr=False)
     insecure_cookies: bool = False
 
@@ -76,6 +81,9 @@ class Settings:
             max_cps=_float(env, "CATI_MAX_CPS", 1.0, minimum=0.01),
             max_concurrent_calls=_int(env, "CATI_MAX_CONCURRENT_CALLS", 10, minimum=1),
             ivr_attempts=_int(env, "CATI_IVR_ATTEMPTS", 3, minimum=1),
+            warn_asked_to_return=_share(env, "CATI_WARN_ASKED_TO_RETURN", 0.10),
+            warn_paid_without_receipt=_share(env, "CATI_WARN_PAID_WITHOUT_RECEIPT", 0.01),
+            warn_on_time_below=_share(env, "CATI_WARN_ON_TIME_BELOW", 0.90),
             secret_key=_secret_key(env),
             insecure_cookies=_flag(env, "CATI_INSECURE_COOKIES"),
         )
@@ -134,6 +142,13 @@ def _calling_policy(env: Mapping[str, str], tz: ZoneInfo) -> CallingPolicy:
         max_per_day=_int(env, "CATI_MAX_ATTEMPTS_PER_DAY", 2, minimum=1),
         min_gap=timedelta(minutes=_int(env, "CATI_MIN_GAP_MINUTES", 120, minimum=0)),
     )
+
+
+def _share(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default, minimum=0.0)
+    if value > 1:
+        raise SettingsError(f"{name}: a share between 0 and 1, got {value}")
+    return value
 
 
 def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:

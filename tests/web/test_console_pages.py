@@ -35,8 +35,9 @@ def signed_in(web, session, username="lan", role="interviewer"):
     create_user(session, username, role)
     client = web.test_client()
     page = client.get("/login").get_data(as_text=True)
-    response = client.post("/login", data={"username": username, "password": PASSWORD,
-                                           "csrf_token": token(page)})  # fmt: skip
+    response = client.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token(page)}
+    )
     assert response.status_code == 302
     return client
 
@@ -54,8 +55,15 @@ def test_an_interviewer_works_a_case_from_the_queue(web, session, members):
     case_url = response.headers["Location"]
     assert re.fullmatch(r"/console/case/\d+", case_url)
     page = client.get(case_url).get_data(as_text=True)
-    for testid in ("show-number", "answer-consent", "answer-overall", "attempt-outcome",
-                   "appointment-at", "save-case", "release-case"):  # fmt: skip
+    for testid in (
+        "show-number",
+        "answer-consent",
+        "answer-overall",
+        "attempt-outcome",
+        "appointment-at",
+        "save-case",
+        "release-case",
+    ):
         assert f'data-testid="{testid}"' in page
     assert members[0].phone not in page and "Đăng ký khai sinh" in page
     shown = post(client, case_url, f"{case_url}/show-number").get_data(as_text=True)
@@ -83,9 +91,11 @@ def test_autosave_answers_json(web, session, members):
     client = signed_in(web, session)
     case_url = post(client, "/console", "/console/next").headers["Location"]
     page = client.get(case_url).get_data(as_text=True)
-    response = client.post(f"{case_url}/save", data={"answer-consent": "1"},
-                           headers={"Accept": "application/json",
-                                    "X-CSRFToken": token(page)})  # fmt: skip
+    response = client.post(
+        f"{case_url}/save",
+        data={"answer-consent": "1"},
+        headers={"Accept": "application/json", "X-CSRFToken": token(page)},
+    )
     assert response.status_code == 200 and response.json == {"saved": True}
 
 
@@ -135,3 +145,19 @@ def test_the_dashboard_lists_rounds_and_shows_a_round(web, session, members):
 def test_interviewers_cannot_open_the_dashboard(web, session):
     client = signed_in(web, session, "lan", "interviewer")
     assert client.get("/dashboard").status_code == 403
+
+
+def test_dashboard_highlights_offices_past_the_thresholds(web, session, members):
+    from cati.models import Answer
+    from tests.conftest import NOW
+
+    for member, key in zip(members, ["1", "2"], strict=True):
+        session.add(
+            Answer(
+                member_id=member.id, question_id="paid_without_receipt", value=key, answered_at=NOW
+            )
+        )
+    session.flush()
+    client = signed_in(web, session, "minh", "manager")
+    page = client.get(f"/dashboard/rounds/{members[0].round_id}").get_data(as_text=True)
+    assert re.search(r'class="warn" data-testid="unpaid-DH">50.0 %', page)

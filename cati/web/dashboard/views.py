@@ -36,4 +36,9 @@ def round_page(round_id: int):
         report["offices"],
         key=lambda o: -((o["questions"].get("overall") or {}).get("mean") or 0),
     )
-    return render_template("dashboard/round.html", report=report, offices=offices)
+    warn = {
+        "asked_to_return": settings.warn_asked_to_return,
+        "paid_without_receipt": settings.warn_paid_without_receipt,
+        "on_time_below": settings.warn_on_time_below,
+    }
+    return render_template("dashboard/round.html", report=report, offices=offices, warn=warn)
