@@ -8,12 +8,14 @@ from pathlib import Path
 import click
 
 from cati.cli.common import get_runtime
+from cati.domain.weeks import IsoWeek
 from cati.services.flows import load_flows
-from cati.services.reports import ReportError, round_report
+from cati.services.reports import ReportError, round_report, rounds_trend, trend_table
 
 
 @click.command()
-@click.argument("round_id", type=int)
+@click.argument("round_id", type=int, required=False)
+@click.option("--weeks", help="Compare the rounds of a range of ISO weeks: 2026-W40..2026-W47.")
 @click.option(
     "--format",
     "fmt",
@@ -29,18 +31,29 @@ from cati.services.reports import ReportError, round_report
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write here instead of standard output.",
 )
-def report(round_id: int, fmt: str, output: Path | None) -> None:
+def report(round_id: int | None, weeks: str | None, fmt: str, output: Path | None) -> None:
     """Counts, AAPOR rates and question scores of a round, overall and per office, receiving
-    officer, mode and interviewer. Rates whose denominator is 0 are null."""
+    officer, mode and interviewer. Rates whose denominator is 0 are null.
+
+    With --weeks instead of ROUND_ID: the rounds of those weeks side by side (a trend)."""
+    if (round_id is None) == (weeks is None):
+        raise click.UsageError("give ROUND_ID or --weeks, not both")
     runtime = get_runtime()
     settings = runtime.settings
     with runtime.transaction() as session:
-        try:
-            data = round_report(
-                session, round_id, load_flows(settings.flows_dir), settings.timezone
-            )
-        except ReportError as exc:
-            raise click.BadParameter(str(exc), param_hint="ROUND_ID") from None
+        flows = load_flows(settings.flows_dir)
+        if weeks is not None:
+            first, last = _week_range(weeks)
+            data = rounds_trend(session, first, last, flows, settings.timezone)
+        else:
+            try:
+                data = round_report(session, round_id, flows, settings.timezone)
+            except ReportError as exc:
+                raise click.BadParameter(str(exc), param_hint="ROUND_ID") from None
+    if weeks is not None and fmt != "json":
+        columns, rows = trend_table(data)
+        _write_table(fmt, columns, rows, output, sheet_name="trend")
+        return
     if fmt == "json":
         text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
         if output is None:
@@ -118,3 +131,14 @@ def _write_table(fmt: str, columns, rows, output: Path | None, *, sheet_name: st
         for row in rows:
             sheet.append(list(row))
         book.save(output if output else sys.stdout.buffer)
+
+
+def _week_range(text: str) -> tuple[IsoWeek, IsoWeek]:
+    first, sep, last = text.partition("..")
+    try:
+        start, end = IsoWeek.parse(first), IsoWeek.parse(last if sep else first)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--weeks") from None
+    if end < start:
+        raise click.BadParameter(f"{text!r}: the range ends before it starts", param_hint="--weeks")
+    return start, end

@@ -261,3 +261,53 @@ def rounds_progress(session: Session) -> list[dict[str, Any]]:
         }
         for rid, week, flow, mode, status, sampled, attempted, reached, complete in rows
     ]
+
+
+def rounds_trend(
+    session: Session, first, last, flows: Mapping[str, Flow], tz: tzinfo
+) -> dict[str, Any]:
+    """The rounds whose week lies in [first, last], oldest first: for each, its counts, rates
+    and question summaries (means and yes shares), for comparing weeks."""
+    rounds = session.scalars(
+        select(Round)
+        .where(Round.week >= str(first), Round.week <= str(last))
+        .order_by(Round.week, Round.flow)
+    ).all()
+    items = []
+    for round_ in rounds:
+        full = round_report(session, round_.id, flows, tz)
+        items.append({key: full[key] for key in ("round", "counts", "rates", "questions")})
+    return {"weeks": f"{first}..{last}", "rounds": items}
+
+
+def trend_table(trend: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    """The trend flattened: one spreadsheet row per round."""
+    rounds = trend["rounds"]
+    if not rounds:
+        return ["week"], []
+    rate_keys = list(rounds[0]["rates"])
+    questions = list(rounds[0]["questions"])
+    columns = ["week", "round", "flow", "sampled", "complete", *rate_keys]
+    columns += [
+        f"{q}_{'mean' if 'mean' in rounds[0]['questions'][q] else 'yes_share'}"
+        for q in questions
+        if {"mean", "yes_share"} & set(rounds[0]["questions"][q])
+    ]
+    rows = []
+    for item in rounds:
+        row = [
+            item["round"]["week"],
+            item["round"]["id"],
+            item["round"]["flow"],
+            item["counts"]["sampled"],
+            item["counts"]["complete"],
+            *(item["rates"].get(k) for k in rate_keys),
+        ]
+        for q in questions:
+            summary = item["questions"].get(q, {})
+            if "mean" in summary:
+                row.append(summary["mean"])
+            elif "yes_share" in summary:
+                row.append(summary["yes_share"])
+        rows.append(row)
+    return columns, rows

@@ -213,3 +213,24 @@ def test_report_as_a_spreadsheet(cli, report_round, tmp_path, fmt):
     assert (str(first["sampled"]), str(first["complete"])) == ("6", "2")
     assert float(first["rr1"]) == 0.5 and float(first["staff_attitude_mean"]) == 8.0
     assert float(first["asked_to_return_yes_share"]) == 0.5
+
+
+def test_report_across_weeks(cli, report_round, session):
+    from tests.factories import create_round as make_round
+
+    make_round(session, "2026-W45")
+    result = cli("report", "--weeks", "2026-W44..2026-W47")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["weeks"] == "2026-W44..2026-W47"
+    assert [r["round"]["week"] for r in data["rounds"]] == ["2026-W45", "2026-W47"]
+    assert data["rounds"][1]["counts"]["complete"] == 2
+    table = cli("report", "--weeks", "2026-W47", "--format", "csv")
+    assert table.exit_code == 0 and table.stdout.splitlines()[1].startswith("2026-W47,")
+    for bad in (
+        ["--weeks", "2026-W47..2026-W40"],
+        ["--weeks", "soon"],
+        ["1", "--weeks", "2026-W47"],
+        [],
+    ):
+        assert cli("report", *bad).exit_code == 2

@@ -161,3 +161,10 @@ def test_dashboard_highlights_offices_past_the_thresholds(web, session, members)
     client = signed_in(web, session, "minh", "manager")
     page = client.get(f"/dashboard/rounds/{members[0].round_id}").get_data(as_text=True)
     assert re.search(r'class="warn" data-testid="unpaid-DH">50.0 %', page)
+
+
+def test_the_trend_page_compares_weeks(web, session, members):
+    client = signed_in(web, session, "minh", "manager")
+    page = client.get("/dashboard/trend?to=2026-W48&weeks=4").get_data(as_text=True)
+    assert 'data-testid="trend"' in page and "2026-W47" in page and "2026-W45..2026-W48" in page
+    assert client.get("/dashboard/trend?to=nonsense").status_code == 400

@@ -42,3 +42,26 @@ def round_page(round_id: int):
         "on_time_below": settings.warn_on_time_below,
     }
     return render_template("dashboard/round.html", report=report, offices=offices, warn=warn)
+
+
+@bp.get("/trend")
+@role_required("manager")
+def trend():
+    """The rounds of the last weeks side by side (default: the last 8 ISO weeks)."""
+    from flask import request
+
+    from cati.domain.weeks import IsoWeek
+    from cati.services.reports import rounds_trend
+
+    runtime = get_runtime()
+    settings = runtime.settings
+    last = IsoWeek.containing(runtime.clock(), settings.timezone)
+    try:
+        last = IsoWeek.parse(request.args["to"]) if request.args.get("to") else last
+        weeks = int(request.args.get("weeks", "8"))
+    except ValueError:
+        abort(400)
+    first = last.shifted(-(max(1, min(weeks, 104)) - 1))
+    with runtime.transaction() as session:
+        data = rounds_trend(session, first, last, load_flows(settings.flows_dir), settings.timezone)
+    return render_template("dashboard/trend.html", trend=data)
