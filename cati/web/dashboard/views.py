@@ -8,6 +8,7 @@ from cati.services.flows import load_flows
 from cati.services.reports import ReportError, round_report, rounds_progress
 from cati.web.auth.roles import role_required
 from cati.web.dashboard import bp
+from cati.web.i18n import t
 from cati.web.runtime import get_runtime
 
 
@@ -64,4 +65,12 @@ def trend():
     first = last.shifted(-(max(1, min(weeks, 104)) - 1))
     with runtime.transaction() as session:
         data = rounds_trend(session, first, last, load_flows(settings.flows_dir), settings.timezone)
-    return render_template("dashboard/trend.html", trend=data)
+    series = {
+        "weeks": [item["round"]["week"] for item in data["rounds"]],
+        "overall": [
+            (item["questions"].get("overall") or {}).get("mean") for item in data["rounds"]
+        ],
+        "rr1": [item["rates"]["rr1"] for item in data["rounds"]],
+        "labels": {"overall": t("dashboard.overall"), "rr1": "RR1"},
+    }
+    return render_template("dashboard/trend.html", trend=data, series=series)

@@ -1,0 +1,51 @@
+"""The manager's round page in a real browser: figures, warnings and a drawn chart."""
+
+from __future__ import annotations
+
+from cati.models import Answer
+from tests.conftest import NOW
+from tests.factories import create_member, create_round, create_user
+
+PASSWORD = "correct horse 1"
+SCORES = ["9", "8", "8", "7", "9", "6", "9", "8"]
+
+
+def test_round_page_screenshot(chromium, live_server, tmp_path):
+    with live_server.factory.begin() as session:
+        round_ = create_round(session)
+        for i, score in enumerate(SCORES):
+            member = create_member(session, round_, office_code="DH" if i % 2 else "HL")
+            member.status, member.disposition = "final", "1.1"
+            for question, value in (
+                ("consent", "1"),
+                ("overall", score),
+                ("paid_without_receipt", "1" if i == 1 else "2"),
+            ):
+                session.add(
+                    Answer(member_id=member.id, question_id=question, value=value, answered_at=NOW)
+                )
+        create_user(session, "minh", "manager")
+        round_id = round_.id
+    page = chromium.new_context(viewport={"width": 1366, "height": 768}).new_page()
+    page.goto(f"{live_server.url}/login")
+    page.get_by_test_id("login-username").fill("minh")
+    page.get_by_test_id("login-password").fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    page.wait_for_url(f"{live_server.url}/dashboard")
+    page.goto(f"{live_server.url}/dashboard/rounds/{round_id}")
+    page.wait_for_function("typeof Chart !== 'undefined' && Chart.getChart('distribution')")
+    path = tmp_path / "round.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 20_000  # a rendered page, not a blank one
+    drawn = page.evaluate("""() => {
+        const canvas = document.getElementById('distribution');
+        const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+        let painted = 0;
+        for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) painted++;
+        return painted;
+    }""")
+    assert drawn > 1000  # the bars were drawn
+    bars = page.evaluate("Chart.getChart('distribution').data.datasets[0].data")
+    assert bars == [0, 0, 0, 0, 0, 1, 1, 3, 3]
+    assert page.get_by_test_id("unpaid-DH").get_attribute("class") == "warn"
+    page.screenshot(path="/tmp/cati-round.png", full_page=True)
