@@ -168,7 +168,7 @@ def _plan(rng: random.Random, code: str | None, handed_over: bool) -> list[str |
 
     before = misses(IVR_ATTEMPTS) if handed_over else []
     if code == "1.1":
-        tries = rng.choices((0, 1, 2, 3, 4), (40, 25, 17, 11, 7))[0]
+        tries = rng.choices((0, 1, 2, 3, 4), (30, 25, 20, 14, 11))[0]
         return before + misses(tries) + ["complete"]
     if code == "1.2":  # cut short, then not reached again
         return before + misses(rng.randint(0, 2)) + ["partial"] + misses(rng.randint(0, 3))
@@ -191,10 +191,15 @@ def _plan(rng: random.Random, code: str | None, handed_over: bool) -> list[str |
     return plan
 
 
-def _fit(rng: random.Random, plans: list[list[str | None]], codes, total: int) -> None:
-    """Add or drop leading non-contacts of final members until there are `total` attempts."""
+def _fit(rng: random.Random, plans: list[list[str | None]], codes, handed, total: int) -> None:
+    """Add or drop leading non-contacts of the IVR's final members until there are `total`
+    attempts (the members handed over keep their IVR_ATTEMPTS robot calls)."""
     count = sum(map(len, plans))
-    candidates = [i for i, code in enumerate(codes) if code not in (None, "2.20")]
+    candidates = [
+        i
+        for i, (code, by_hand) in enumerate(zip(codes, handed, strict=True))
+        if code not in (None, "2.20") and not by_hand
+    ]
     while count < total:
         plans[rng.choice(candidates)].insert(0, _pick(rng, NON_CONTACTS))
         count += 1
@@ -292,7 +297,7 @@ def populate(url: str, members: int, attempts: int) -> dict[str, int]:
         for code in codes
     ]
     plans = [_plan(rng, code, h) for code, h in zip(codes, handed, strict=True)]
-    _fit(rng, plans, codes, attempts)
+    _fit(rng, plans, codes, handed, attempts)
     counts = Counter()
     with engine.begin() as conn:
         # A fresh database numbers rows from 1: offices 1-9, users 1-9, cases and members

@@ -27,107 +27,128 @@ class ReportError(LookupError):
     """The report cannot be made (no such round)."""
 
 
-def _attempt_totals():
-    """Per member: calls placed, and whether any reached a person (one grouped query)."""
-    return (
-        select(
-            Attempt.member_id.label("member_id"),
-            func.count().label("attempts"),
-            func.max(case((Attempt.outcome.in_(HUMAN_OUTCOMES), 1), else_=0)).label("contacted"),
-            func.max(case((Attempt.mode == "interviewer", Attempt.id), else_=None)).label(
-                "last_interviewer_attempt"
-            ),
-        )
-        .where(Attempt.outcome.is_not(None))
-        .group_by(Attempt.member_id)
-        .subquery("attempt_totals")
-    )
+GROUPINGS = ("round", "offices", "officers", "modes", "interviewers")
 
 
 def round_report(
     session: Session, round_id: int, flows: Mapping[str, Flow], tz: tzinfo
 ) -> dict[str, Any]:
-    """The report JSON of `cati report` and `GET /api/rounds/<id>/report`."""
+    """The report JSON of `cati report` and `GET /api/rounds/<id>/report`.
+
+    1. Two aggregate queries at the finest grain (office × officer × mode × interviewer):
+       members by disposition with their calls, and answers by question and key. Both are
+       restricted to the round, and the per-member call totals are computed once.
+    2. The five groupings (round, office, officer, mode, interviewer) are added up from
+       those few thousand rows, never from members one by one.
+    """
     round_ = session.get(Round, round_id)
     if round_ is None:
         raise ReportError(f"no round with id {round_id}")
     flow = flows.get(round_.flow)
-    totals = _attempt_totals()
-    interviewer_attempt = Attempt.__table__.alias("interviewer_attempt")
-    groups = {
-        "round": Member.round_id,
-        "offices": Member.office_id,
-        "officers": func.coalesce(Case.officer, ""),
-        "modes": Member.mode,
-        "interviewers": interviewer_attempt.c.user_id,
-    }
-    base = (
-        select(Member.id)
+    in_round = Member.round_id == round_id
+    totals = (
+        select(
+            Attempt.member_id,
+            func.count().label("attempts"),
+            func.max(case((Attempt.outcome.in_(HUMAN_OUTCOMES), 1), else_=0)).label("contacted"),
+        )
+        .join(Member, Member.id == Attempt.member_id)
+        .where(in_round, Attempt.outcome.is_not(None))
+        .group_by(Attempt.member_id)
+        .cte("attempt_totals")
+    )
+    # Each member's interviewer: the one who made its latest interviewer call.
+    ranked = (
+        select(
+            Attempt.member_id,
+            Attempt.user_id,
+            func.row_number()
+            .over(partition_by=Attempt.member_id, order_by=Attempt.id.desc())
+            .label("rank"),
+        )
+        .join(Member, Member.id == Attempt.member_id)
+        .where(in_round, Attempt.mode == "interviewer", Attempt.outcome.is_not(None))
+        .subquery("ranked")
+    )
+    interviewer = (
+        select(ranked.c.member_id, ranked.c.user_id).where(ranked.c.rank == 1).cte("interviewer")
+    )
+    keys = (Member.office_id, func.coalesce(Case.officer, ""), Member.mode, interviewer.c.user_id)
+    members = (
+        select(
+            *keys,
+            Member.disposition,
+            func.count(),
+            func.sum(case((totals.c.attempts > 0, 1), else_=0)),
+            func.sum(func.coalesce(totals.c.contacted, 0)),
+            func.sum(func.coalesce(totals.c.attempts, 0)),
+        )
         .join(Case, Case.id == Member.case_id)
         .outerjoin(totals, totals.c.member_id == Member.id)
-        .outerjoin(
-            interviewer_attempt, interviewer_attempt.c.id == totals.c.last_interviewer_attempt
-        )
-        .where(Member.round_id == round_id)
+        .outerjoin(interviewer, interviewer.c.member_id == Member.id)
+        .where(in_round)
+        .group_by(*keys, Member.disposition)
     )
-    sections: dict[str, dict[Any, dict[str, Any]]] = {}
-    for name, key in groups.items():
-        sections[name] = _section(session, base, key, totals, flow)
-    report = {
+    answers = (
+        select(*keys, Answer.question_id, Answer.value, func.count())
+        .join(Case, Case.id == Member.case_id)
+        .join(Answer, Answer.member_id == Member.id)
+        .outerjoin(interviewer, interviewer.c.member_id == Member.id)
+        .where(in_round)
+        .group_by(*keys, Answer.question_id, Answer.value)
+    )
+    figures = {name: defaultdict(_new_entry) for name in GROUPINGS}
+    for office, officer, mode, user, disposition, n, attempted, contacted, calls in session.execute(
+        members
+    ):
+        for name, key in zip(GROUPINGS, (round_id, office, officer, mode, user), strict=True):
+            entry = figures[name][key]
+            # PostgreSQL sums come back as Decimal: keep plain integers for JSON.
+            entry["dispositions"][disposition] += int(n)
+            entry["attempted"] += int(attempted or 0)
+            entry["contacted"] += int(contacted or 0)
+            entry["attempts"] += int(calls or 0)
+    for office, officer, mode, user, question_id, value, n in session.execute(answers):
+        for name, key in zip(GROUPINGS, (round_id, office, officer, mode, user), strict=True):
+            figures[name][key]["keys"][question_id][value] += int(n)
+    sections = {name: _sections(figures[name], flow) for name in GROUPINGS}
+    return {
         "round": _round_json(round_, tz),
         **sections["round"].get(round_id, _empty(flow)),
         "offices": _offices(session, sections["offices"]),
-        "officers": [
-            {"officer": k or None, **v} for k, v in sorted(sections["officers"].items()) if k
-        ],
+        "officers": [{"officer": k, **v} for k, v in sorted(sections["officers"].items()) if k],
         "modes": [{"mode": k, **v} for k, v in sorted(sections["modes"].items())],
         "interviewers": _interviewers(session, sections["interviewers"]),
     }
-    return report
 
 
-def _section(session: Session, base, key, totals, flow: Flow | None) -> dict[Any, dict]:
-    """counts, rates and questions for every value of the group `key`."""
-    members = base.with_only_columns(
-        key.label("key"),
-        Member.disposition,
-        func.count().label("members"),
-        func.sum(case((func.coalesce(totals.c.attempts, 0) > 0, 1), else_=0)),
-        func.sum(func.coalesce(totals.c.contacted, 0)),
-        func.sum(func.coalesce(totals.c.attempts, 0)),
-    ).group_by(key, Member.disposition)
-    by_key: dict[Any, dict[str, Any]] = defaultdict(
-        lambda: {"dispositions": {}, "attempted": 0, "contacted": 0, "attempts": 0}
-    )
-    for group, disposition, n, attempted, contacted, attempts in session.execute(members):
-        entry = by_key[group]
-        # PostgreSQL sums come back as Decimal: keep plain integers for JSON.
-        entry["dispositions"][disposition] = int(n)
-        entry["attempted"] += int(attempted or 0)
-        entry["contacted"] += int(contacted or 0)
-        entry["attempts"] += int(attempts or 0)
-    answers = (
-        base.with_only_columns(key.label("key"), Answer.question_id, Answer.value, func.count())
-        .join(Answer, Answer.member_id == Member.id)
-        .group_by(key, Answer.question_id, Answer.value)
-    )
-    keys_by_group: dict[Any, dict[str, dict]] = defaultdict(lambda: defaultdict(dict))
-    for group, question_id, value, n in session.execute(answers):
-        keys_by_group[group][question_id][value] = int(n)
+def _new_entry() -> dict[str, Any]:
+    return {
+        "dispositions": defaultdict(int),
+        "attempted": 0,
+        "contacted": 0,
+        "attempts": 0,
+        "keys": defaultdict(lambda: defaultdict(int)),
+    }
+
+
+def _sections(entries: Mapping[Any, dict], flow: Flow | None) -> dict[Any, dict]:
+    """counts, rates and questions for every group that has a key (None: no interviewer)."""
     result = {}
-    for group, entry in by_key.items():
+    for group, entry in entries.items():
         if group is None:
             continue
+        dispositions = dict(entry["dispositions"])
         counts = counts_of(
-            entry["dispositions"],
+            dispositions,
             attempted=entry["attempted"],
             contacted=entry["contacted"],
             attempts=entry["attempts"],
         )
         result[group] = {
             "counts": counts,
-            "rates": rates_of(entry["dispositions"], counts),
-            "questions": _questions(flow, keys_by_group.get(group, {})),
+            "rates": rates_of(dispositions, counts),
+            "questions": _questions(flow, entry["keys"]),
         }
     return result
 
