@@ -57,6 +57,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     from cati.web.auth import init_app as init_auth
     from cati.web.console import bp as console_bp
     from cati.web.dashboard import bp as dashboard_bp
+    from cati.web.health import bp as health_bp
     from cati.web.ivr import bp as ivr_bp
 
     csrf.init_app(app)
@@ -66,6 +67,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     app.register_blueprint(ivr_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(health_bp)
     i18n.init_app(app)
     init_auth(app)
 
