@@ -25,7 +25,7 @@ from cati.services.dialer import (
     round_still_calling,
     schedule_next_call,
 )
-from cati.services.ivr import case_context, record_opt_out_choice
+from cati.services.ivr import case_context, record_opt_out_choice, save_answer
 from cati.services.users import record_audit
 
 LEASE = timedelta(minutes=20)
@@ -389,7 +389,9 @@ def save_answers(
     if pending:
         raise ConsoleError(f"{next(iter(pending))}: the flow does not ask this question now")
     for question_id, value in changes.items():
-        _store(session, member_id, attempt.id, question_id, value, now)
+        save_answer(
+            session, member_id, attempt.id, question_id, value, now, exists=question_id in before
+        )
     saved = list(changes)
     if saved:
         record_audit(
@@ -405,31 +407,6 @@ def _check_key(question, key: str) -> None:
             f"{question.id}: {key!r} is not an answer to this question "
             f"(valid: {', '.join(question.keys)})"
         )
-
-
-def _store(
-    session: Session,
-    member_id: int,
-    attempt_id: int,
-    question_id: str,
-    value: str | None,
-    now: datetime,
-) -> None:
-    answer = session.scalar(
-        select(Answer).where(Answer.member_id == member_id, Answer.question_id == question_id)
-    )
-    if answer is None:
-        session.add(
-            Answer(
-                member_id=member_id,
-                question_id=question_id,
-                value=value,
-                attempt_id=attempt_id,
-                answered_at=now,
-            )
-        )
-    else:
-        answer.value, answer.attempt_id, answer.answered_at = value, attempt_id, now
 
 
 def record_outcome(

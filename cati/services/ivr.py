@@ -315,7 +315,7 @@ def _record(
     for event in events:
         if isinstance(event, Answered | NoAnswer):
             value = event.value if isinstance(event, Answered) else None
-            _save_answer(
+            save_answer(
                 session,
                 member.id,
                 attempt.id,
@@ -333,7 +333,7 @@ def _record(
     return Turn(events, attempt, attempt.language, attempt.question_id, attempt.tries)
 
 
-def _save_answer(
+def save_answer(
     session: Session,
     member_id: int,
     attempt_id: int,
@@ -343,6 +343,8 @@ def _save_answer(
     *,
     exists: bool,
 ) -> None:
+    """Save an answer ('0' don't know; None, no answer), or change it when `exists` says the
+    member already has a row for the question. Shared by the IVR and the console."""
     if exists:
         if value is not None:  # an answer replaces a "no answer", never the other way round
             session.execute(
