@@ -106,7 +106,8 @@ def simulate(round_id: int, seed: int, concurrency: int) -> None:
 
 @click.command()
 def reap() -> None:
-    """Reconcile calls whose status callbacks never arrived (asks the provider)."""
+    """Close rounds past their calling period, settle calls whose status callbacks never
+    arrived (asks the provider) and requeue attempts never placed."""
     from cati.jobs.reaping import reap as reap_job
 
     runtime = get_runtime()
