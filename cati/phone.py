@@ -52,7 +52,8 @@ class PhoneType(StrEnum):
     MISSING = "missing"
 
 
-_CALLABLE = frozenset({PhoneType.MOBILE, PhoneType.LANDLINE})
+# The lines a citizen can be called on; everything else is "no callable phone".
+CALLABLE_TYPES = frozenset({PhoneType.MOBILE, PhoneType.LANDLINE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ class NormalizedPhone:
     @property
     def is_callable(self) -> bool:
         """True for numbers the call centre may dial (mobile or landline)."""
-        return self.type in _CALLABLE
+        return self.type in CALLABLE_TYPES
 
 
 # --------------------------------------------------------------------------

@@ -222,25 +222,8 @@ def run_simulation(
         server.shutdown()
         thread.join()
     with app_runtime.transaction() as session:
-        dispositions = Counter(
-            dict(
-                session.execute(
-                    select(Member.disposition, func.count())
-                    .where(Member.round_id == round_id)
-                    .group_by(Member.disposition)
-                ).all()
-            )
-        )
-        statuses = Counter(
-            dict(
-                session.execute(
-                    select(Attempt.outcome, func.count())
-                    .join(Member, Member.id == Attempt.member_id)
-                    .where(Member.round_id == round_id)
-                    .group_by(Attempt.outcome)
-                ).all()
-            )
-        )
+        dispositions = _count(session, Member.disposition, round_id)
+        statuses = _count(session, Attempt.outcome, round_id, Attempt)
     return SimulationReport(passes, calls, requests, behaviours, statuses, dispositions)
 
 
@@ -252,10 +235,13 @@ def _member_statuses(runtime: Runtime, round_id: int) -> Counter:
         else_=Member.status,
     )
     with runtime.transaction() as session:
-        return Counter(
-            dict(
-                session.execute(
-                    select(status, func.count()).where(Member.round_id == round_id).group_by(status)
-                ).all()
-            )
-        )
+        return _count(session, status, round_id)
+
+
+def _count(session, key, round_id: int, joined=None) -> Counter:
+    """How many members (or, with `joined=Attempt`, attempts) of the round per value of `key`."""
+    query = select(key, func.count())
+    if joined is not None:
+        query = query.join(Member, Member.id == joined.member_id)
+    query = query.where(Member.round_id == round_id).group_by(key)
+    return Counter(dict(session.execute(query).all()))

@@ -16,7 +16,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from cati.phone import PhoneType, normalize_phone
+from cati.phone import CALLABLE_TYPES, PhoneType, normalize_phone
 
 
 class Channel(StrEnum):
@@ -168,7 +168,7 @@ class CaseRecord(NamedTuple):
 
     @property
     def has_callable_phone(self) -> bool:
-        return self.phone_type in (PhoneType.MOBILE, PhoneType.LANDLINE)
+        return self.phone_type in CALLABLE_TYPES
 
 
 def parse_record(raw: Mapping[str, Any], line: int, tz: tzinfo) -> CaseRecord | list[Rejection]:

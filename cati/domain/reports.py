@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from itertools import pairwise
 from typing import Any
 
-from cati.domain.dispositions import Counts, family, rates
+from cati.domain.dispositions import Counts, call_success_rate, family, rates
 
 # Student's t, 0.975 quantile, for 1..30 degrees of freedom; then the usual table points.
 _T975 = (
@@ -115,12 +115,11 @@ def rates_of(dispositions: Mapping[str | None, int], counts: Mapping[str, int]) 
     """AAPOR rates over the members with a final disposition (pending ones are not yet
     cases of any family), completion rate and the M.Score call success rate."""
     final = {code: n for code, n in dispositions.items() if code is not None}
-    aapor = rates(Counts.from_codes(final)) if final else rates(Counts())
-    sampled, attempted = counts["sampled"], counts["attempted"]
+    sampled = counts["sampled"]
     return {
-        **aapor,
+        **rates(Counts.from_codes(final)),
         "completion_rate": counts["complete"] / sampled if sampled else None,
-        "call_success_rate": counts["contacted"] / attempted if attempted else None,
+        "call_success_rate": call_success_rate(counts["contacted"], counts["attempted"]),
     }
 
 

@@ -247,7 +247,6 @@ def release_case(session: Session, member_id: int, user_id: int, now: datetime) 
 @dataclass
 class CaseView:
     member_id: int
-    round_id: int
     dossier_code: str
     citizen_name: str | None
     phone_masked: str
@@ -258,12 +257,10 @@ class CaseView:
     returned_at: datetime | None
     officer: str | None
     notes: str | None
-    lease_expires_at: datetime
     flow: Flow
     answers: dict[str, str | None]
     prompts: dict[str, str]  # the question as the interviewer reads it, the case filled in
     next_question: str | None
-    finished: bool
     attempts: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -290,7 +287,6 @@ def get_case(
     ).all()
     return CaseView(
         member_id=member.id,
-        round_id=member.round_id,
         dossier_code=case.dossier_code,
         citizen_name=case.citizen_name,
         phone_masked=mask_phone(member.phone),
@@ -301,12 +297,10 @@ def get_case(
         returned_at=case.returned_at,
         officer=case.officer,
         notes=member.notes,
-        lease_expires_at=member.lease_expires_at,
         flow=flow,
         answers=saved,
         prompts=prompts,
         next_question=run.current.id if run.current else None,
-        finished=run.outcome is not None,
         attempts=[
             {
                 "started_at": a.started_at,

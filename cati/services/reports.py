@@ -169,11 +169,15 @@ def _empty(flow: Flow | None) -> dict[str, Any]:
 
 
 def _offices(session: Session, section: Mapping[Any, dict]) -> list[dict[str, Any]]:
-    names = dict(session.execute(select(Office.id, Office.code)).all())
-    labels = dict(session.execute(select(Office.id, Office.name)).all())
+    offices = {
+        oid: (code, name)
+        for oid, code, name in session.execute(
+            select(Office.id, Office.code, Office.name).where(Office.id.in_(list(section)))
+        )
+    }
     return [
-        {"office_code": names[office_id], "office_name": labels[office_id], **figures}
-        for office_id, figures in sorted(section.items(), key=lambda kv: names[kv[0]])
+        {"office_code": offices[office_id][0], "office_name": offices[office_id][1], **figures}
+        for office_id, figures in sorted(section.items(), key=lambda kv: offices[kv[0]][0])
     ]
 
 

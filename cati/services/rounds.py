@@ -33,7 +33,7 @@ from cati.domain.intake import Channel
 from cati.domain.sampling import allocate, sample_size
 from cati.domain.weeks import IsoWeek
 from cati.models import Case, Member, Office, OptOut, Round, RoundOffice, RoundStatus
-from cati.phone import PhoneType
+from cati.phone import CALLABLE_TYPES
 
 MAX_SEED = 2**63 - 1
 # Scratch table of one sampling run; temporary, so private to its connection.
@@ -174,7 +174,7 @@ def _eligible_cases(start: datetime, end: datetime, resurvey_days: int, seed: in
             case.returned_at < end,
             case.channel == Channel.IN_PERSON.value,
             case.immediate_result.is_(False),
-            case.phone_type.in_([PhoneType.MOBILE.value, PhoneType.LANDLINE.value]),
+            case.phone_type.in_([kind.value for kind in CALLABLE_TYPES]),
             case.phone.is_not(None),
         )
 
