@@ -6,8 +6,12 @@ variable, so a misconfigured deployment fails loudly instead of misbehaving late
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import secrets
+import stat
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,6 +29,8 @@ from cati.domain.calling import (
     parse_calling_hours,
     parse_holidays,
 )
+
+log = logging.getLogger(__name__)
 
 
 class SettingsError(ValueError):
@@ -55,11 +61,33 @@ class Settings:
     warn_on_time_below: float = 0.90
     secret_key: str | None = field(default=None, repr=False)
     insecure_cookies: bool = False
+    proxy_fix: int = 0  # how many proxies in front set X-Forwarded-* (0: trust none)
+    log_format: str = "text"  # text | json: one line per event either way
+    # The scheduler (`cati scheduler`)
+    sampling_cron: str = "0 7 * * mon"  # local time
+    sampling_flows: tuple[str, ...] = ("mscore",)
+    sampling_rate: float | None = 0.2
+    sampling_size: int | None = None
+    sampling_min_per_office: int = 5
+    sampling_mode: str = "ivr"
+    dial_interval_s: int = 30
+    reap_interval_s: int = 60
+    retention_days: int = 180
+    retention_cron: str = "30 2 * * *"  # local time
+    heartbeat_s: int = 10
 
     @property
     def webhook_token(self) -> str:
         """The secret signing provider webhooks: the Twilio auth token, or a local one."""
         return self.twilio_auth_token or "cati-simulated-citizens"
+
+    def resolve_secret_key(self) -> str:
+        """CATI_SECRET_KEY, or the key generated once into instance/secret_key.
+
+        It signs session cookies and keys the hashes of phone numbers (exports, erased
+        opt-outs): changing it unblocks every opt-out already kept only as a hash.
+        """
+        return self.secret_key or instance_secret_key(Path.cwd() / "instance")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -86,6 +114,18 @@ class Settings:
             warn_on_time_below=_share(env, "CATI_WARN_ON_TIME_BELOW", 0.90),
             secret_key=_secret_key(env),
             insecure_cookies=_flag(env, "CATI_INSECURE_COOKIES"),
+            proxy_fix=_int(env, "CATI_PROXY_FIX", 0, minimum=0),
+            log_format=_choice(env, "CATI_LOG_FORMAT", ("text", "json")),
+            sampling_cron=_cron(env, "CATI_SAMPLING_CRON", cls.sampling_cron, timezone),
+            sampling_flows=_names(env, "CATI_SAMPLING_FLOWS", cls.sampling_flows),
+            **_sampling_size(env),
+            sampling_min_per_office=_int(env, "CATI_SAMPLING_MIN_PER_OFFICE", 5, minimum=0),
+            sampling_mode=_choice(env, "CATI_SAMPLING_MODE", ("ivr", "interviewer")),
+            dial_interval_s=_int(env, "CATI_DIAL_INTERVAL_S", 30, minimum=1),
+            reap_interval_s=_int(env, "CATI_REAP_INTERVAL_S", 60, minimum=1),
+            retention_days=_int(env, "CATI_RETENTION_DAYS", 180, minimum=1),
+            retention_cron=_cron(env, "CATI_RETENTION_CRON", cls.retention_cron, timezone),
+            heartbeat_s=_int(env, "CATI_SCHEDULER_HEARTBEAT_S", 10, minimum=1),
         )
 
 
@@ -142,6 +182,47 @@ def _calling_policy(env: Mapping[str, str], tz: ZoneInfo) -> CallingPolicy:
         max_per_day=_int(env, "CATI_MAX_ATTEMPTS_PER_DAY", 2, minimum=1),
         min_gap=timedelta(minutes=_int(env, "CATI_MIN_GAP_MINUTES", 120, minimum=0)),
     )
+
+
+def _cron(env: Mapping[str, str], name: str, default: str, tz: ZoneInfo) -> str:
+    """A crontab expression (minute hour day month weekday), checked by APScheduler."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    raw = " ".join(env.get(name, "").split()) or default
+    try:
+        CronTrigger.from_crontab(raw, timezone=tz)
+    except ValueError as exc:
+        raise SettingsError(
+            f"{name}: not a crontab expression like '0 7 * * mon': {raw!r} ({exc})"
+        ) from None
+    return raw
+
+
+def _names(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    names = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    if not names or any(not re.fullmatch(r"[A-Za-z0-9_-]+", n) for n in names):
+        raise SettingsError(f"{name}: expected flow names separated by commas, got {raw!r}")
+    return names
+
+
+def _sampling_size(env: Mapping[str, str]) -> dict[str, float | int | None]:
+    """CATI_SAMPLING_RATE or CATI_SAMPLING_SIZE: one of the two sets the weekly sample."""
+    has_rate = bool(env.get("CATI_SAMPLING_RATE", "").strip())
+    has_size = bool(env.get("CATI_SAMPLING_SIZE", "").strip())
+    if has_rate and has_size:
+        raise SettingsError("CATI_SAMPLING_RATE, CATI_SAMPLING_SIZE: set one of them, not both")
+    if has_size:
+        return {
+            "sampling_rate": None,
+            "sampling_size": _int(env, "CATI_SAMPLING_SIZE", 0, minimum=1),
+        }
+    rate = _share(env, "CATI_SAMPLING_RATE", 0.2)
+    if rate == 0:
+        raise SettingsError("CATI_SAMPLING_RATE: must be more than 0")
+    return {"sampling_rate": rate, "sampling_size": None}
 
 
 def _share(env: Mapping[str, str], name: str, default: float) -> float:
@@ -225,3 +306,32 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> in
     if value < minimum:
         raise SettingsError(f"{name}: must be at least {minimum}, got {value}")
     return value
+
+
+def instance_secret_key(folder: Path) -> str:
+    """The key signing session cookies, generated once into `folder/secret_key` (mode 0600).
+
+    Several workers started together share one key: each writes a candidate to a private
+    temporary file and links it into place, which only the first succeeds in doing; the
+    others read the winner's key.
+    """
+    path = folder / "secret_key"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".secret_key.")
+        try:
+            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_hex(32) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key) < 16:
+        raise RuntimeError(f"{path}: the secret key is missing or too short; delete the file")
+    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("%s is readable by other users: chmod 600 it", path)
+    return key

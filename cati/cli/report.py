@@ -90,11 +90,10 @@ def export(round_id: int, fmt: str, output: Path | None) -> None:
     Rows are streamed, so a round of any size exports in bounded memory."""
     from cati.models import Round
     from cati.services.exports import export_columns, export_rows
-    from cati.web import instance_secret_key
 
     runtime = get_runtime()
     settings = runtime.settings
-    hash_key = settings.secret_key or instance_secret_key(Path.cwd() / "instance")
+    hash_key = settings.resolve_secret_key()
     with runtime.transaction() as session:
         round_ = session.get(Round, round_id)
         if round_ is None:

@@ -3,6 +3,7 @@
 from cati.models.calls import Answer, Attempt, CallEvent, HotlineMessage
 from cati.models.cases import Case, Office, OptOut
 from cati.models.rounds import Member, MemberStatus, Round, RoundOffice, RoundStatus
+from cati.models.scheduler import SchedulerJob, SchedulerNode
 from cati.models.users import AuditEvent, Role, User
 
 __all__ = [
@@ -20,5 +21,7 @@ __all__ = [
     "Round",
     "RoundOffice",
     "RoundStatus",
+    "SchedulerJob",
+    "SchedulerNode",
     "User",
 ]

@@ -50,11 +50,16 @@ class Case(Base):
 
 
 class OptOut(Base):
-    """A number that must never be sampled or called again."""
+    """A number that must never be sampled or called again.
+
+    Once no case holds the number any more, retention keeps only its keyed hash: the number
+    stays blocked without being stored.
+    """
 
     __tablename__ = "opt_outs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    phone_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

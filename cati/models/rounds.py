@@ -42,6 +42,9 @@ class Round(Base):
     eligible: Mapped[int] = mapped_column(Integer)
     sampled: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its members' names, numbers and recordings were erased (CATI_RETENTION_DAYS).
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     offices: Mapped[list[RoundOffice]] = relationship(
         back_populates="round", cascade="all, delete-orphan", order_by="RoundOffice.office_id"

@@ -242,4 +242,5 @@ def close_ended_rounds(session: Session, policy: CallingPolicy, now: datetime) -
             if member.disposition is None:
                 member.disposition = Code.NOT_ATTEMPTED.value
         round_.status = RoundStatus.CLOSED.value
+        round_.closed_at = now
     return len(ended)

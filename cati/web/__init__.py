@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-import os
 import secrets
-import stat
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -15,8 +10,6 @@ from flask_wtf.csrf import CSRFProtect
 
 from cati.config import Settings
 from cati.runtime import Runtime
-
-log = logging.getLogger(__name__)
 
 # Every form posted to the application carries a CSRF token, except the machine-facing
 # blueprints (the API authenticates with a bearer token, the IVR with Twilio signatures).
@@ -43,12 +36,11 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     if test_config:
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
-        if settings.secret_key:
-            app.config["SECRET_KEY"] = settings.secret_key
-        elif app.testing:  # tests never write into the working directory's instance folder
+        if app.testing and not settings.secret_key:
+            # Tests never write into the working directory's instance folder.
             app.config["SECRET_KEY"] = secrets.token_hex(32)
         else:
-            app.config["SECRET_KEY"] = instance_secret_key(Path.cwd() / "instance")
+            app.config["SECRET_KEY"] = settings.resolve_secret_key()
     app.extensions["cati"] = runtime
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
@@ -83,32 +75,3 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
         return redirect("/login")
 
     return app
-
-
-def instance_secret_key(folder: Path) -> str:
-    """The key signing session cookies, generated once into `folder/secret_key` (mode 0600).
-
-    Several workers started together share one key: each writes a candidate to a private
-    temporary file and links it into place, which only the first succeeds in doing; the
-    others read the winner's key.
-    """
-    path = folder / "secret_key"
-    if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".secret_key.")
-        try:
-            with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-                handle.write(secrets.token_hex(32) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(temporary)
-    key = path.read_text(encoding="utf-8").strip()
-    if len(key) < 16:
-        raise RuntimeError(f"{path}: the secret key is missing or too short; delete the file")
-    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning("%s is readable by other users: chmod 600 it", path)
-    return key

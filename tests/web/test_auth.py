@@ -14,12 +14,12 @@ import pytest
 from flask import Flask, render_template_string
 from sqlalchemy import select
 
-from cati.config import Settings, SettingsError
+from cati.config import Settings, SettingsError, instance_secret_key
 from cati.models import AuditEvent, User
 from cati.runtime import Runtime
 from cati.services import users as users_service
 from cati.services.users import create_user, disable_user
-from cati.web import create_app, instance_secret_key
+from cati.web import create_app
 from cati.web.auth.roles import current_user_id, local_path, role_required
 from cati.web.i18n import MESSAGES, t
 from tests.conftest import NOW
