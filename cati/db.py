@@ -76,7 +76,12 @@ def _sqlite_text(value: datetime) -> str:
 
 
 def make_engine(url: str, **kwargs) -> Engine:
-    """Create an engine; for a SQLite file, create its folder and turn on sane pragmas."""
+    """Create an engine; for a SQLite file, create its folder and turn on sane pragmas.
+
+    Errors never quote a statement's parameters: they can be phone numbers or names, and
+    errors end up in logs.
+    """
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from http.client import HTTPException
 
 from sqlalchemy import case, func, select
 from werkzeug.serving import make_server
@@ -29,6 +31,9 @@ from cati.runtime import Runtime
 from cati.telephony.base import CallRequest
 from cati.telephony.signatures import sign
 from cati.telephony.simulated import SimulatedProvider
+
+log = logging.getLogger(__name__)
+RING_S = 0.5  # before a simulated citizen picks up a call placed by the scheduler
 
 # Who picks up, per call: (behaviour, weight). A citizen is a new draw on every call.
 BEHAVIOURS = (
@@ -53,13 +58,23 @@ class CallResult:
 class Citizen:
     """One simulated person answering one call."""
 
-    def __init__(self, sid: str, call: CallRequest, token: str, rng: random.Random) -> None:
+    def __init__(
+        self,
+        sid: str,
+        call: CallRequest,
+        token: str,
+        rng: random.Random,
+        behaviour: str | None = None,
+    ) -> None:
         self.sid, self.call, self.token, self.rng = sid, call, token, rng
+        self.behaviour = behaviour or rng.choices(*zip(*BEHAVIOURS, strict=True))[0]
         self.sequence = 0
         self.requests = 0
+        # Where a request signed for `url` is sent: the URL itself, or a web node behind it.
+        self.route: Callable[[str], str] = lambda url: url
 
     def live(self) -> CallResult:
-        behaviour = self.rng.choices(*zip(*BEHAVIOURS, strict=True))[0]
+        behaviour = self.behaviour
         self._status("initiated")
         self._status("ringing")
         if behaviour in ("busy", "no_answer", "unreachable"):
@@ -134,7 +149,7 @@ class Citizen:
         }
         body = urllib.parse.urlencode(params).encode()
         request = urllib.request.Request(
-            url,
+            self.route(url),
             data=body,
             method="POST",
             headers={
@@ -146,6 +161,37 @@ class Citizen:
         with urllib.request.urlopen(request, timeout=15) as response:
             payload = response.read()
         return ET.fromstring(payload) if payload.strip().startswith(b"<") else None
+
+
+class AnsweringCitizens(SimulatedProvider):
+    """The simulated provider for a running scheduler: every call placed is answered at once,
+    in a thread of its own, by a simulated citizen posting to the real web server's signed
+    webhooks (CATI_PUBLIC_URL), as Twilio would."""
+
+    def __init__(self, token: str, *, seed: int | None = None, concurrency: int = 8) -> None:
+        super().__init__()
+        self.token = token
+        self.rng = random.Random(seed)
+        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="citizen")
+
+    def place_call(self, call: CallRequest) -> str:
+        sid = super().place_call(call)
+        with self._lock:
+            self.placed.clear()  # nobody else takes calls from this queue
+            citizen = Citizen(sid, call, self.token, random.Random(self.rng.random()))
+        self.pool.submit(self._answer, citizen)
+        return sid
+
+    def _answer(self, citizen: Citizen) -> None:
+        time.sleep(RING_S)  # the dialer records the placed call meanwhile, as with Twilio
+        try:
+            citizen.live()
+        except (OSError, HTTPException) as exc:  # the web server went away: the reaper settles
+            log.warning("simulated citizen: call %s cut (%s)", citizen.sid, type(exc).__name__)
+        finally:
+            # Whatever the webhooks saw, the call itself is over (as Twilio would report).
+            with self._lock:
+                self.states[citizen.sid] = replace(self.states[citizen.sid], status="completed")
 
 
 @dataclass

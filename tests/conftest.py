@@ -73,7 +73,12 @@ def session(session_factory) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(database_url) -> Settings:
-    return Settings(database_url=database_url, timezone=TZ, api_token="test-token")
+    return Settings(
+        database_url=database_url,
+        timezone=TZ,
+        api_token="test-token",
+        secret_key="test-secret-key-for-hashes",
+    )
 
 
 @pytest.fixture

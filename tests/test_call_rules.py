@@ -6,12 +6,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from cati.jobs.reaping import reap
+from cati.jobs.reaping import close_rounds
 from cati.models import Answer, Attempt, Member, OptOut, Round
 from cati.services.console import claim_next_case, record_outcome, save_answers
 from cati.services.dialer import claim_next_member, round_ends_at
 from cati.services.flows import load_flows
-from cati.telephony.simulated import SimulatedProvider
 from tests.conftest import NOW, TZ
 from tests.factories import create_attempt, create_member, create_round, create_user, local
 from tests.web.test_console_pages import post, signed_in
@@ -179,7 +178,7 @@ def test_closing_an_ended_round_rolls_up_every_member(runtime, session):
     session.flush()
     after = round_ends_at(session.get(Round, member.round_id)) + timedelta(days=1)
     runtime.clock = lambda: after
-    assert reap(runtime, SimulatedProvider()).rounds_closed == 1
+    assert close_rounds(runtime) == 1
     session.expire_all()
     assert (session.get(Member, member.id).status, session.get(Member, member.id).disposition) == (
         "final",
@@ -187,3 +186,4 @@ def test_closing_an_ended_round_rolls_up_every_member(runtime, session):
     )
     assert session.get(Member, never.id).disposition == "3.11"  # never called
     assert session.get(Round, member.round_id).status == "closed"
+    assert session.get(Round, member.round_id).closed_at == after

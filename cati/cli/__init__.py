@@ -12,17 +12,33 @@ from cati.cli.members import members
 from cati.cli.optout import optout
 from cati.cli.report import export, report
 from cati.cli.rounds import rounds
+from cati.cli.scheduler import scheduler
 from cati.cli.users import users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cati")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Telephone follow-up surveys of citizens served by one-stop offices.
 
     Settings come from environment variables (CATI_DATABASE_URL, CATI_TIMEZONE, …); see the
     README.
     """
+    if ctx.obj is None:  # a caller passing its own runtime (the tests) keeps its logging
+        _configure_logging()
+
+
+def _configure_logging() -> None:
+    """Log lines in CATI_LOG_FORMAT for every command (`cati serve`, `cati scheduler`, …)."""
+    from cati.config import Settings, SettingsError
+    from cati.logs import configure_logging
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError:
+        return  # the command reports the bad setting when it reads its settings
+    configure_logging(settings)
 
 
 @main.group()
@@ -59,5 +75,6 @@ main.add_command(optout)
 main.add_command(reap)
 main.add_command(report)
 main.add_command(rounds)
+main.add_command(scheduler)
 main.add_command(simulate)
 main.add_command(users)

@@ -107,7 +107,9 @@ def simulate(round_id: int, seed: int, concurrency: int) -> None:
 @click.command()
 def reap() -> None:
     """Close rounds past their calling period, settle calls whose status callbacks never
-    arrived (asks the provider) and requeue attempts never placed."""
+    arrived (asks the provider), requeue attempts never placed and return expired console
+    leases to the queue."""
+    from cati.jobs.reaping import close_rounds
     from cati.jobs.reaping import reap as reap_job
 
     runtime = get_runtime()
@@ -115,9 +117,5 @@ def reap() -> None:
         provider = make_provider(runtime.settings)
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None
-    report = reap_job(runtime, provider)
-    click.echo(
-        f"{report.reconciled} calls reconciled, {report.still_live} still live, "
-        f"{report.released} never placed and requeued, {report.errors} errors, "
-        f"{report.rounds_closed} ended rounds closed"
-    )
+    closed = close_rounds(runtime)
+    click.echo(f"{reap_job(runtime, provider)}, {closed} ended rounds closed")

@@ -5,7 +5,20 @@ from __future__ import annotations
 import click
 
 from cati.cli.common import echo_json, get_runtime
-from cati.services.optout import PhoneInputError, add_opt_out, list_opt_outs, remove_opt_out
+from cati.services.optout import (
+    AddOutcome,
+    PhoneInputError,
+    add_opt_out,
+    count_hashed_opt_outs,
+    list_opt_outs,
+    remove_opt_out,
+)
+
+ADD_MESSAGES = {
+    AddOutcome.ADDED: "added",
+    AddOutcome.LISTED: "already on the list",
+    AddOutcome.HASHED: "already blocked (kept only as a keyed hash since retention erased it)",
+}
 
 
 @click.group()
@@ -21,10 +34,16 @@ def optout_add(phone: str, reason: str | None) -> None:
     runtime = get_runtime()
     try:
         with runtime.transaction() as session:
-            added = add_opt_out(session, phone, reason=reason, now=runtime.clock())
+            outcome = add_opt_out(
+                session,
+                phone,
+                reason=reason,
+                now=runtime.clock(),
+                hash_key=runtime.settings.resolve_secret_key(),
+            )
     except PhoneInputError as exc:
         raise click.BadParameter(str(exc), param_hint="PHONE") from None
-    click.echo("added" if added else "already on the list")
+    click.echo(ADD_MESSAGES[outcome])
 
 
 @optout.command("remove")
@@ -34,7 +53,7 @@ def optout_remove(phone: str) -> None:
     runtime = get_runtime()
     try:
         with runtime.transaction() as session:
-            removed = remove_opt_out(session, phone)
+            removed = remove_opt_out(session, phone, hash_key=runtime.settings.resolve_secret_key())
     except PhoneInputError as exc:
         raise click.BadParameter(str(exc), param_hint="PHONE") from None
     click.echo("removed" if removed else "not on the list")
@@ -43,11 +62,23 @@ def optout_remove(phone: str) -> None:
 @optout.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of numbers.")
 def optout_list(as_json: bool) -> None:
-    """Print the blocked numbers (E.164), one per line."""
+    """Print the blocked numbers (E.164), one per line.
+
+    Numbers retention kept only as a keyed hash cannot be printed: their count goes to
+    standard error, so the output stays a plain list of numbers.
+    """
     with get_runtime().transaction() as session:
         phones = [entry.phone for entry in list_opt_outs(session)]
+        hashed = count_hashed_opt_outs(session)
     if as_json:
         echo_json(phones)
     else:
         for phone in phones:
             click.echo(phone)
+    if hashed:
+        kept = (
+            "number kept only as a keyed hash"
+            if hashed == 1
+            else "numbers kept only as keyed hashes"
+        )
+        click.echo(f"and {hashed} {kept} (erased by retention)", err=True)

@@ -85,6 +85,7 @@ def rounds_sample(
             tz=runtime.settings.timezone,
             resurvey_days=runtime.settings.resurvey_days,
             now=runtime.clock(),
+            hash_key=runtime.settings.resolve_secret_key(),
         )
         data = round_as_dict(session, round_, runtime.settings.timezone)
     if as_json:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cati.logs import scrub
 from cati.runtime import Runtime
 from cati.services.dialer import (
     claim_next_member,
@@ -44,15 +45,16 @@ def dial_pass(
     *,
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> DialReport:
     """Place every call due now, at most CATI_MAX_CPS per second and CATI_MAX_CONCURRENT_CALLS
-    at once; return what happened."""
+    at once; return what happened. `should_stop` ends the pass early, between two calls."""
     settings = runtime.settings
     policy = settings.calling_policy
     interval = 1.0 / settings.max_cps
     report = DialReport()
     next_slot = monotonic()
-    while True:
+    while not should_stop():
         with runtime.transaction() as session:
             if count_live_calls(session) >= settings.max_concurrent_calls:
                 report.at_capacity = True
@@ -87,15 +89,23 @@ def dial_pass(
                 claimed.attempt_id,
                 error.kind,
                 error.code,
+                extra={"attempt_id": claimed.attempt_id, "error_code": error.code},
             )
             if error.kind is ErrorKind.FATAL:
-                raise DialerError(str(error)) from error
+                # Shown by `cati dial` and kept as the job's last result: no number in it.
+                raise DialerError(scrub(str(error))) from error
         else:
             with runtime.transaction() as session:
                 record_placed(session, claimed.attempt_id, provider.name, sid)
             report.placed += 1
-            log.info("dial: attempt %s placed as %s", claimed.attempt_id, sid)
+            log.info(
+                "dial: attempt %s placed as %s",
+                claimed.attempt_id,
+                sid,
+                extra={"attempt_id": claimed.attempt_id, "call_sid": sid},
+            )
         next_slot = monotonic() + interval
+    return report
 
 
 def _place(provider: Provider, request: CallRequest, sleep: Callable[[float], None]) -> str:

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from cati.runtime import Runtime
+from cati.services.console import release_expired_leases
 from cati.services.dialer import close_ended_rounds, list_stuck_attempts, release_unplaced
 from cati.services.flows import load_flows
 from cati.services.ivr import FINAL_STATUSES, apply_call_status
@@ -20,17 +21,31 @@ class ReapReport:
     still_live: int = 0
     released: int = 0
     errors: int = 0
-    rounds_closed: int = 0
+    leases_returned: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.reconciled} calls reconciled, {self.still_live} still live, "
+            f"{self.released} never placed and requeued, {self.errors} errors, "
+            f"{self.leases_returned} expired console leases returned"
+        )
+
+
+def close_rounds(runtime: Runtime) -> int:
+    """Close the rounds past their calling period, with every member's final disposition."""
+    with runtime.transaction() as session:
+        return close_ended_rounds(session, runtime.settings.calling_policy, runtime.clock())
 
 
 def reap(runtime: Runtime, provider: Provider) -> ReapReport:
-    """Close rounds past their calling period; ask the provider about stuck calls and apply
-    what it says, as a late status callback would; requeue attempts never placed."""
+    """Ask the provider about stuck calls and apply what it says, as a late status callback
+    would; requeue attempts never placed; return abandoned console cases to the queue."""
     settings = runtime.settings
     report = ReapReport()
     with runtime.transaction() as session:
-        report.rounds_closed = close_ended_rounds(session, settings.calling_policy, runtime.clock())
-        live, unplaced = list_stuck_attempts(session, runtime.clock())
+        now = runtime.clock()
+        report.leases_returned = release_expired_leases(session, now, settings.calling_policy)
+        live, unplaced = list_stuck_attempts(session, now)
         for attempt_id in unplaced:
             release_unplaced(session, attempt_id, runtime.clock())
             report.released += 1
@@ -38,7 +53,15 @@ def reap(runtime: Runtime, provider: Provider) -> ReapReport:
         try:
             state = provider.fetch_call(sid)
         except ProviderError as exc:
-            log.warning("reap: attempt %s (%s): %s", attempt_id, sid, exc)
+            # The provider's message may quote the number: log the kind and code only.
+            log.warning(
+                "reap: attempt %s (%s): %s (code %s)",
+                attempt_id,
+                sid,
+                exc.kind,
+                exc.code,
+                extra={"attempt_id": attempt_id, "call_sid": sid, "error_code": exc.code},
+            )
             report.errors += 1
             continue
         if state.status not in FINAL_STATUSES:

@@ -50,6 +50,25 @@ def count_live_calls(session: Session) -> int:
     )
 
 
+def list_rounds_to_dial(session: Session, now: datetime) -> list[int]:
+    """Open rounds still in their calling period with robot calls due now."""
+    return list(
+        session.scalars(
+            select(Round.id)
+            .where(
+                round_still_calling(now),
+                exists().where(
+                    Member.round_id == Round.id,
+                    Member.status == MemberStatus.PENDING.value,
+                    Member.mode == "ivr",
+                    (Member.next_call_at.is_(None)) | (Member.next_call_at <= now),
+                ),
+            )
+            .order_by(Round.week_end_at, Round.id)
+        )
+    )
+
+
 @dataclass(frozen=True)
 class Claimed:
     attempt_id: int

@@ -1,14 +1,26 @@
-"""The opt-out list: numbers never sampled or called again."""
+"""The opt-out list: numbers never sampled or called again.
+
+Retention keeps some entries only as a keyed hash of the number (`cati.services.retention`):
+they still block it, so adding or removing a number looks for its hash too.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from cati.models import OptOut
 from cati.phone import normalize_phone
+from cati.services.retention import opt_out_hash
+
+
+class AddOutcome(StrEnum):
+    ADDED = "added"
+    LISTED = "listed"  # already on the list as a number
+    HASHED = "hashed"  # already blocked by the keyed hash retention kept of it
 
 
 class PhoneInputError(ValueError):
@@ -23,21 +35,44 @@ def parse_phone_argument(raw: str) -> str:
     return phone.e164
 
 
-def add_opt_out(session: Session, raw_phone: str, *, reason: str | None, now: datetime) -> bool:
-    """Block a number; return False if it was already blocked (its reason is kept)."""
+def add_opt_out(
+    session: Session, raw_phone: str, *, reason: str | None, now: datetime, hash_key: str
+) -> AddOutcome:
+    """Block a number, unless it is already blocked (then its entry and reason are kept; a
+    hashed one is not turned back into a stored number)."""
     phone = parse_phone_argument(raw_phone)
     if session.scalar(select(OptOut.id).where(OptOut.phone == phone)) is not None:
-        return False
+        return AddOutcome.LISTED
+    digest = opt_out_hash(hash_key, phone)
+    if session.scalar(select(OptOut.id).where(OptOut.phone_hash == digest)) is not None:
+        return AddOutcome.HASHED
     session.add(OptOut(phone=phone, reason=reason, created_at=now))
     session.flush()
-    return True
+    return AddOutcome.ADDED
 
 
-def remove_opt_out(session: Session, raw_phone: str) -> bool:
-    """Unblock a number; return False if it was not on the list."""
+def remove_opt_out(session: Session, raw_phone: str, *, hash_key: str) -> bool:
+    """Unblock a number, whether stored or kept as a hash; return False if it was not
+    blocked."""
     phone = parse_phone_argument(raw_phone)
-    return session.execute(delete(OptOut).where(OptOut.phone == phone)).rowcount > 0
+    matching = or_(OptOut.phone == phone, OptOut.phone_hash == opt_out_hash(hash_key, phone))
+    return (
+        session.execute(
+            delete(OptOut).where(matching).execution_options(synchronize_session="fetch")
+        ).rowcount
+        > 0
+    )
 
 
 def list_opt_outs(session: Session) -> list[OptOut]:
-    return list(session.scalars(select(OptOut).order_by(OptOut.phone)))
+    """The entries that still store their number (hashed ones cannot be shown)."""
+    return list(
+        session.scalars(select(OptOut).where(OptOut.phone.is_not(None)).order_by(OptOut.phone))
+    )
+
+
+def count_hashed_opt_outs(session: Session) -> int:
+    """How many blocked numbers are kept only as a keyed hash (erased by retention)."""
+    return (
+        session.scalar(select(func.count()).select_from(OptOut).where(OptOut.phone.is_(None))) or 0
+    )

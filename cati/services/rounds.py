@@ -34,6 +34,7 @@ from cati.domain.sampling import allocate, sample_size
 from cati.domain.weeks import IsoWeek
 from cati.models import Case, Member, Office, OptOut, Round, RoundOffice, RoundStatus
 from cati.phone import CALLABLE_TYPES
+from cati.services.retention import has_hashed_opt_outs, restore_opt_outs
 
 MAX_SEED = 2**63 - 1
 # Scratch table of one sampling run; temporary, so private to its connection.
@@ -71,10 +72,13 @@ def sample_round(
     tz: tzinfo,
     resurvey_days: int,
     now: datetime,
+    hash_key: str | None = None,
 ) -> tuple[Round, bool]:
     """Create the round of `week` for `options.flow`; return (round, created).
 
-    1. The frame is every case returned during the week, local time.
+    1. The frame is every case returned during the week, local time. Opt-outs retention kept
+       only as keyed hashes get their number back when the frame brings it again (needs
+       `hash_key`), so the plain-number checks below and in the dialer block it.
     2. Eligible: in person, not an immediate result, a callable phone not opted out and not
        sampled by another round whose week starts less than `resurvey_days` away.
     3. One member per phone: the phone's most recently returned eligible dossier.
@@ -96,6 +100,18 @@ def sample_round(
             .group_by(Case.office_id)
         ).all()
     )
+    if hash_key is not None and has_hashed_opt_outs(session):
+        frame_phones = (
+            select(Case.phone)
+            .distinct()
+            .where(
+                Case.returned_at >= start,
+                Case.returned_at < end,
+                Case.phone_type.in_([kind.value for kind in CALLABLE_TYPES]),
+                Case.phone.is_not(None),
+            )
+        )
+        restore_opt_outs(session, session.scalars(frame_phones).all(), hash_key)
     # The eligible cases are found once, into a temporary table: counting them and choosing
     # the members both read it.
     connection = session.connection()

@@ -1,7 +1,7 @@
 """The telephony provider port: what the dialer and the reaper need from a voice provider.
 
 Twilio first; a domestic provider (Stringee, OmiCall, an Asterisk/FreeSWITCH trunk) can be
-added by implementing the same three methods, so citizens' data need not leave the country.
+added by implementing the same methods, so citizens' data need not leave the country.
 """
 
 from __future__ import annotations
@@ -58,3 +58,8 @@ class Provider(ABC):
     @abstractmethod
     def fetch_call(self, sid: str) -> CallState:
         """The provider's current view of a call (for reconciling stuck attempts)."""
+
+    @abstractmethod
+    def delete_recording(self, url: str) -> None:
+        """Delete a recording the provider keeps (retention); one already gone counts as
+        deleted. Raises ProviderError."""

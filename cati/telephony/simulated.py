@@ -18,6 +18,7 @@ class SimulatedProvider(Provider):
         self._lock = threading.Lock()
         self.placed: deque[tuple[str, CallRequest]] = deque()  # waiting for a citizen
         self.states: dict[str, CallState] = {}
+        self.deleted_recordings: list[str] = []
 
     def place_call(self, call: CallRequest) -> str:
         with self._lock:
@@ -35,3 +36,7 @@ class SimulatedProvider(Provider):
     def fetch_call(self, sid: str) -> CallState:
         with self._lock:
             return self.states.get(sid, CallState(sid, "failed"))
+
+    def delete_recording(self, url: str) -> None:
+        with self._lock:
+            self.deleted_recordings.append(url)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 import requests
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -15,6 +18,8 @@ INVALID_NUMBER_CODES = frozenset(
     {21211, 21214, 21215, 21216, 21217, 21401, 21407, 21408, 21610, 13224}
 )
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
+# A RecordingUrl ends in the recording's SID, with or without a media extension.
+RECORDING_SID = re.compile(r"(RE[0-9a-fA-F]{32})(\.\w+)?")
 
 
 class TwilioProvider(Provider):
@@ -65,6 +70,27 @@ class TwilioProvider(Provider):
             raise ProviderError(f"twilio: {type(exc).__name__}", ErrorKind.TEMPORARY) from exc
         duration = int(call.duration) if call.duration not in (None, "") else None
         return CallState(call.sid, call.status, duration, call.answered_by)
+
+    def delete_recording(self, url: str) -> None:
+        sid = recording_sid(url)
+        try:
+            self.client.recordings(sid).delete()
+        except TwilioRestException as exc:
+            if exc.status == 404:  # already deleted: what we wanted
+                return
+            raise _error(exc) from exc
+        except requests.RequestException as exc:
+            raise ProviderError(f"twilio: {type(exc).__name__}", ErrorKind.TEMPORARY) from exc
+
+
+def recording_sid(url: str) -> str:
+    """The SID (RE…) a Twilio RecordingUrl ends in; ProviderError (fatal: no retry helps) if
+    the URL is not one."""
+    last = urlsplit(url).path.rstrip("/").rpartition("/")[2]
+    match = RECORDING_SID.fullmatch(last)
+    if match is None:
+        raise ProviderError("twilio: not a recording URL", ErrorKind.FATAL)
+    return match.group(1)
 
 
 def _error(exc: TwilioRestException) -> ProviderError:

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from cati.config import Settings
 from cati.runtime import Runtime
@@ -42,6 +43,14 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
         else:
             app.config["SECRET_KEY"] = settings.resolve_secret_key()
     app.extensions["cati"] = runtime
+    if settings.proxy_fix:
+        # Behind CATI_PROXY_FIX proxies (nginx): the client's address, scheme, host and
+        # prefix come from their X-Forwarded-* headers; trusting more hops would let clients
+        # forge them.
+        n = settings.proxy_fix
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n
+        )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
     from cati.web import i18n

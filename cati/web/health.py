@@ -1,4 +1,5 @@
-"""`GET /healthz` for load balancers: is the database reachable and its schema current?"""
+"""`GET /healthz` for load balancers: is the database reachable, its schema current and the
+scheduler alive?"""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from flask import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
 from cati.migrate import alembic_config
+from cati.services.scheduler import get_leader_heartbeat
 from cati.web.runtime import get_runtime
 
 bp = Blueprint("health", __name__)
@@ -22,14 +24,18 @@ def _head_revision() -> str | None:
 
 @bp.get("/healthz")
 def healthz():
-    """200 when the database answers and its migrations are current, else 503 with why.
-
-    The scheduler's heartbeat joins this check when the scheduler process exists.
-    """
+    """200 when the database answers, its migrations are current and a scheduler leads with a
+    fresh heartbeat; else 503 with the reason."""
     runtime = get_runtime()
+    settings = runtime.settings
     try:
         with runtime.transaction() as session:
             current = MigrationContext.configure(session.connection()).get_current_revision()
+            heartbeat = None
+            if current is not None:
+                heartbeat = get_leader_heartbeat(
+                    session, now=runtime.clock(), heartbeat_s=settings.heartbeat_s
+                )
     except SQLAlchemyError as exc:
         return {"status": "down", "database": f"unreachable ({type(exc).__name__})"}, 503
     head = _head_revision()
@@ -39,4 +45,17 @@ def healthz():
             "database": "ok",
             "migrations": f"at {current}, expected {head}: run cati db upgrade",
         }, 503
-    return {"status": "ok", "database": "ok", "migrations": "current"}
+    if heartbeat is None:
+        return {
+            "status": "down",
+            "database": "ok",
+            "migrations": "current",
+            "scheduler": "no heartbeat: is `cati scheduler` running?",
+        }, 503
+    age = max(0, round((runtime.clock() - heartbeat).total_seconds()))
+    return {
+        "status": "ok",
+        "database": "ok",
+        "migrations": "current",
+        "scheduler": f"heartbeat {age} s ago",
+    }

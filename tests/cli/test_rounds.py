@@ -2,6 +2,11 @@
 
 import json
 
+from sqlalchemy import select
+
+from cati.models import OptOut
+from cati.services.retention import opt_out_hash
+from tests.conftest import NOW
 from tests.factories import create_case
 
 
@@ -27,3 +32,15 @@ def test_bad_week_and_conflicting_options_are_usage_errors(cli):
     both = cli("rounds", "sample", "--week", "2026-W47", "--rate", "0.1", "--size", "5")
     assert both.exit_code == 2 and "--rate or --size" in both.output
     assert cli("rounds", "show", "424242").exit_code == 2
+
+
+def test_a_number_opted_out_as_a_hash_is_not_sampled(cli, session, runtime):
+    kept, blocked = create_case(session), create_case(session)
+    digest = opt_out_hash(runtime.settings.resolve_secret_key(), blocked.phone)
+    session.add(OptOut(phone_hash=digest, reason="asked", created_at=NOW))
+    session.flush()
+    result = cli("rounds", "sample", "--week", "2026-W47", "--size", "5", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["members"] == [kept.dossier_code]
+    session.expire_all()
+    assert session.scalar(select(OptOut.phone)) == blocked.phone

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from cati.domain.weeks import IsoWeek
 from cati.models import Case, Member, OptOut
+from cati.services.retention import opt_out_hash
 from cati.services.rounds import SamplingOptions, round_as_dict, sample_round
 from tests.conftest import NOW, TZ
 from tests.factories import create_case, local
@@ -231,3 +232,24 @@ def test_random_seed_is_stored_when_none_is_given(session):
     create_case(session)
     round_, _ = sample(session, size=1, seed=None)
     assert isinstance(round_.seed, int) and round_.seed >= 0
+
+
+def test_a_number_opted_out_as_a_hash_is_not_sampled_and_gets_its_number_back(session):
+    key = "test-sampling-key-0123456789"
+    kept = create_case(session)
+    blocked = create_case(session)
+    entry = OptOut(phone_hash=opt_out_hash(key, blocked.phone), reason="asked", created_at=NOW)
+    session.add(entry)
+    round_, _ = sample_round(session, W47, SamplingOptions(size=10, seed=7), tz=TZ,
+                             resurvey_days=90, now=NOW, hash_key=key)  # fmt: skip
+    assert member_codes(session, round_) == {kept.dossier_code}
+    assert (entry.phone, entry.phone_hash) == (blocked.phone, None)
+
+
+def test_sampling_hashes_nothing_while_no_opt_out_is_hash_only(session, monkeypatch):
+    monkeypatch.setattr("cati.services.retention.opt_out_hash", pytest.fail)
+    blocked = create_case(session)
+    session.add(OptOut(phone=blocked.phone, reason="asked", created_at=NOW))
+    round_, _ = sample_round(session, W47, SamplingOptions(size=10, seed=7), tz=TZ,
+                             resurvey_days=90, now=NOW, hash_key="any-key-0123456789")  # fmt: skip
+    assert round_.eligible == 0

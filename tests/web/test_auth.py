@@ -497,6 +497,7 @@ def test_t_outside_a_request_is_vietnamese_and_falls_back_to_the_key():
 
 def test_a_generated_secret_key_is_kept_private_and_shared(tmp_path, monkeypatch, web_runtime):
     monkeypatch.chdir(tmp_path)
+    web_runtime = replace(web_runtime, settings=replace(web_runtime.settings, secret_key=None))
     first = create_app(web_runtime)  # not TESTING: as a worker would start
     second = create_app(web_runtime)
     path = tmp_path / "instance" / "secret_key"

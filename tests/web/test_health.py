@@ -1,21 +1,54 @@
-"""`/healthz`: up when the database answers at the current schema, 503 otherwise."""
+"""`/healthz`: up when the database answers at the current schema and a scheduler leads with
+a fresh heartbeat, 503 otherwise."""
 
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 from sqlalchemy.orm import sessionmaker
 
 from cati.db import make_engine
 from cati.runtime import Runtime
+from cati.services.scheduler import LEADER, STANDBY, NodeInfo, beat
 from cati.web import create_app
-from tests.conftest import fresh_database
+from tests.conftest import NOW, fresh_database
 
 
-def test_healthy(client):
+def _leader(session, heartbeat_at):
+    me = NodeInfo("web-1:42:ab", "web-1", 42, heartbeat_at)
+    beat(session, me, role=LEADER, now=heartbeat_at)
+    session.flush()
+
+
+def test_healthy(client, session):
+    _leader(session, NOW - timedelta(seconds=12))
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok", "migrations": "current"}
+    assert response.json == {
+        "status": "ok",
+        "database": "ok",
+        "migrations": "current",
+        "scheduler": "heartbeat 12 s ago",
+    }
+
+
+def test_no_scheduler_is_reported(client):
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json["scheduler"] == "no heartbeat: is `cati scheduler` running?"
+
+
+def test_a_stale_scheduler_heartbeat_is_reported(client, session):
+    _leader(session, NOW - timedelta(seconds=61))  # dead: a minute without a heartbeat
+    response = client.get("/healthz")
+    assert response.status_code == 503 and "no heartbeat" in response.json["scheduler"]
+
+
+def test_a_standby_alone_does_not_count(client, session):
+    beat(session, NodeInfo("s:1:x", "s", 1, NOW), role=STANDBY, now=NOW)
+    session.flush()
+    assert client.get("/healthz").status_code == 503
 
 
 def test_unmigrated_database_is_reported(tmp_path, settings):

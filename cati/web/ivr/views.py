@@ -35,24 +35,55 @@ SORRY = "Xin lỗi, hiện chúng tôi chưa thể tiếp tục cuộc gọi. Xi
 @bp.before_request
 def require_signature():
     settings = get_runtime().settings
+    params = request.form.to_dict(flat=True)
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not any(
+        is_valid_signature(settings.webhook_token, url, params, signature)
+        for url in _signed_urls(settings.public_url, settings.proxy_fix)
+    ):
+        log.warning(
+            "ivr: rejected a request with a bad signature on %s",
+            request.path,
+            extra={"path": request.path},
+        )
+        abort(403)
+
+
+def _signed_urls(public_url: str, proxy_fix: int) -> list[str]:
+    """The URLs Twilio may have signed for this request.
+
+    First CATI_PUBLIC_URL and the path as received, undecoded (Flask decodes %2F and UTF-8
+    escapes, which the signature covers as sent). Behind CATI_PROXY_FIX trusted proxies, also
+    the URL they report: their scheme, host and prefix (X-Forwarded-*) with the same path, as
+    when Twilio calls a host name other than CATI_PUBLIC_URL's (a hotline number set up by
+    hand in Twilio's console).
+    """
     raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
     if not raw:
         query = request.query_string.decode("latin-1")
         raw = request.path + (f"?{query}" if query else "")
-    url = settings.public_url + raw
-    params = request.form.to_dict(flat=True)
-    if not is_valid_signature(
-        settings.webhook_token, url, params, request.headers.get("X-Twilio-Signature", "")
-    ):
-        log.warning("ivr: rejected a request with a bad signature on %s", request.path)
-        abort(403)
+    urls = [public_url + raw]
+    if proxy_fix:
+        # The raw URI includes the server's own mount point, which a forwarded prefix replaces.
+        mount = (request.environ.get("werkzeug.proxy_fix.orig") or {}).get("SCRIPT_NAME") or ""
+        rest = raw[len(mount) :] if mount and raw.startswith(mount) else raw
+        forwarded = f"{request.scheme}://{request.host}{request.script_root}{rest}"
+        if forwarded not in urls:
+            urls.append(forwarded)
+    return urls
 
 
 @bp.errorhandler(Exception)
 def polite_goodbye(error):
     if getattr(error, "code", None) in (403, 405):
         return error
-    log.exception("ivr: failed on %s (call %s)", request.path, request.form.get("CallSid"))
+    sid = request.form.get("CallSid")
+    log.exception(
+        "ivr: failed on %s (call %s)",
+        request.path,
+        sid,
+        extra={"call_sid": sid, "attempt_id": _attempt_arg(), "path": request.path},
+    )
     return _twiml(goodbye_twiml(SORRY))
 
 
@@ -169,10 +200,14 @@ def amd():
         try:
             make_provider(runtime.settings).hang_up(request.form["CallSid"])
         except ProviderError as exc:
+            # The provider's message may quote the number: log the kind and code only.
+            sid = request.form.get("CallSid")
             log.warning(
-                "ivr: could not hang up on a machine (call %s): %s",
-                request.form.get("CallSid"),
-                exc,
+                "ivr: could not hang up on a machine (call %s): %s (code %s)",
+                sid,
+                exc.kind,
+                exc.code,
+                extra={"call_sid": sid, "attempt_id": _attempt_arg()},
             )
     return Response(status=204)
 
@@ -201,6 +236,12 @@ def _turn(use_case, on_unknown=lambda: goodbye_twiml(SORRY)) -> Response:
 
 def _twiml(xml: str) -> Response:
     return Response(xml, mimetype="text/xml")
+
+
+def _attempt_arg() -> int | None:
+    """The attempt id in the URL, for log lines (None when absent or not a number)."""
+    value = _arg_int("attempt")
+    return value if value >= 0 else None
 
 
 def _arg_int(name: str) -> int:

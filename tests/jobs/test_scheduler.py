@@ -1,0 +1,248 @@
+"""The scheduler process in-process: who leads, the status document, jobs recorded, failures
+retried, an unreachable database survived and a clean stop. (Separate processes killed with
+SIGKILL are in test_scheduler_processes.py.)"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from cati.db import make_engine
+from cati.jobs.leadership import make_leadership
+from cati.jobs.scheduler import JOB_NAMES, JobSpec, SchedulerNode
+from cati.migrate import upgrade
+from cati.models import SchedulerJob
+from cati.models import SchedulerNode as NodeRow
+from cati.runtime import Runtime
+from cati.services.scheduler import (
+    LEADER,
+    STANDBY,
+    NodeInfo,
+    beat,
+    record_job_run,
+    scheduler_status,
+    take_over,
+)
+from cati.telephony.simulated import SimulatedProvider
+from tests.conftest import NOW, fresh_database
+
+
+def node(name: str, pid: int, started_minutes_ago: int = 5) -> NodeInfo:
+    return NodeInfo(f"{name}:{pid}:00", name, pid, NOW - timedelta(minutes=started_minutes_ago))
+
+
+def test_status_names_the_leader_the_standbys_and_every_job(session):
+    leader, standby = node("app-1", 101), node("app-2", 202)
+    beat(session, standby, role=STANDBY, now=NOW - timedelta(seconds=5))
+    take_over(session, leader, now=NOW - timedelta(seconds=30), heartbeat_s=10)
+    beat(session, leader, role=LEADER, now=NOW - timedelta(seconds=3))  # since stays put
+    record_job_run(
+        session,
+        "sampling",
+        ran_at=NOW - timedelta(minutes=1),
+        result="2026-W47: mscore round 3 sampled, 431 members",
+        next_run_at=NOW + timedelta(days=7),
+    )
+    session.flush()
+    status = scheduler_status(session, now=NOW, heartbeat_s=10, job_names=JOB_NAMES)
+    assert set(status) == {"leader", "standbys", "jobs"}
+    assert status["leader"] == {
+        "host": "app-1",
+        "pid": 101,
+        "since": "2026-11-23T02:59:30Z",
+        "heartbeat_at": "2026-11-23T02:59:57Z",
+    }
+    assert [(s["host"], s["pid"]) for s in status["standbys"]] == [("app-2", 202)]
+    assert [j["name"] for j in status["jobs"]] == list(JOB_NAMES)
+    assert status["jobs"][0] == {
+        "name": "sampling",
+        "last_run_at": "2026-11-23T02:59:00Z",
+        "next_run_at": "2026-11-30T03:00:00Z",
+        "last_result": "2026-W47: mscore round 3 sampled, 431 members",
+    }
+    assert status["jobs"][1] == {
+        "name": "dialing",
+        "last_run_at": None,
+        "next_run_at": None,
+        "last_result": None,
+    }
+
+
+def test_a_dead_leader_is_neither_reported_nor_kept_once_another_takes_over(session):
+    dead, successor = node("app-1", 101), node("app-2", 202)
+    beat(session, dead, role=LEADER, now=NOW - timedelta(minutes=2))
+    session.flush()
+    status = scheduler_status(session, now=NOW, heartbeat_s=10, job_names=())
+    assert status["leader"] is None and status["standbys"] == []
+    take_over(session, successor, now=NOW, heartbeat_s=10)
+    session.flush()
+    rows = session.execute(select(NodeRow.host, NodeRow.role)).all()
+    assert rows == [("app-2", "leader")]  # the silent node is forgotten
+
+
+def test_a_leader_that_just_died_is_forgotten_by_its_successor(session):
+    dead, successor = node("app-1", 101), node("app-2", 202)
+    beat(session, dead, role=LEADER, now=NOW - timedelta(seconds=5))  # still looks alive
+    take_over(session, successor, now=NOW, heartbeat_s=10)
+    session.flush()
+    status = scheduler_status(session, now=NOW, heartbeat_s=10, job_names=())
+    assert status["leader"]["host"] == "app-2"
+    assert status["standbys"] == []
+
+
+# -- real nodes in threads, each test on a database of its own --------------------------------
+
+
+@pytest.fixture
+def own_runtime(tmp_path, settings):
+    with fresh_database(tmp_path) as url:
+        upgrade(url)
+        engine = make_engine(url)
+        fast = dataclasses.replace(
+            settings, database_url=url, heartbeat_s=1, dial_interval_s=1, reap_interval_s=1
+        )
+        yield Runtime(fast, sessionmaker(engine, expire_on_commit=False))
+        engine.dispose()
+
+
+class QuietNode(SchedulerNode):
+    """A node whose jobs are test doubles, so only the leadership machinery is exercised."""
+
+    def __init__(self, *args, jobs=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.runs: list[str] = []
+        self.jobs = jobs
+
+    def job_specs(self):
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        def work(name):
+            def run():
+                self.runs.append(name)
+                return f"{name} done"
+
+            return run
+
+        specs = self.jobs or [JobSpec("sampling", work("sampling"), IntervalTrigger(hours=1))]
+        heartbeat = JobSpec("heartbeat", self._leader_heartbeat, IntervalTrigger(seconds=1))
+        return [*specs, heartbeat]
+
+
+def start(node: SchedulerNode) -> threading.Thread:
+    thread = threading.Thread(target=node.run, daemon=True)
+    thread.start()
+    return thread
+
+
+def wait_for(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def status_of(runtime):
+    with runtime.transaction() as session:
+        return scheduler_status(
+            session, now=runtime.clock(), heartbeat_s=runtime.settings.heartbeat_s, job_names=()
+        )
+
+
+def make_node(runtime, **kwargs):
+    engine = runtime.session_factory.kw["bind"]
+    return QuietNode(runtime, SimulatedProvider(), leadership=make_leadership(engine), **kwargs)
+
+
+def test_one_node_leads_the_other_stands_by_then_takes_over(own_runtime):
+    first, second = make_node(own_runtime), make_node(own_runtime)
+    threads = [start(first)]
+    wait_for(lambda: (status_of(own_runtime)["leader"] or {}).get("since"))
+    threads.append(start(second))
+    wait_for(lambda: status_of(own_runtime)["standbys"])
+    assert first.runs == ["sampling"] and second.runs == []  # only the leader runs jobs
+    with own_runtime.transaction() as session:
+        assert session.get(SchedulerJob, "sampling").last_result == "sampling done"
+
+    first.stop.set()  # a clean stop: the lock is released and the row removed at once
+    threads[0].join(10)
+    assert not threads[0].is_alive()
+    wait_for(lambda: second.runs == ["sampling"])
+    status = status_of(own_runtime)
+    assert status["standbys"] == []
+    with own_runtime.transaction() as session:
+        leader = session.scalar(select(NodeRow).where(NodeRow.role == LEADER))
+        assert leader.id == second.me.id
+    second.stop.set()
+    threads[1].join(10)
+    assert status_of(own_runtime)["leader"] is None
+
+
+def test_a_failing_job_is_recorded_and_runs_again(own_runtime):
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the provider said no")
+        return "worked"
+
+    node_ = make_node(own_runtime, jobs=[JobSpec("dialing", flaky, IntervalTrigger(seconds=1))])
+    thread = start(node_)
+
+    def last_result():
+        with own_runtime.transaction() as session:
+            job = session.get(SchedulerJob, "dialing")
+            return job and job.last_result
+
+    assert wait_for(lambda: last_result() == "error: RuntimeError: the provider said no")
+    assert wait_for(lambda: last_result() == "worked")
+    node_.stop.set()
+    thread.join(10)
+
+
+def test_stop_waits_for_the_running_job(own_runtime):
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    started, finished = threading.Event(), threading.Event()
+
+    def slow():
+        started.set()
+        time.sleep(1.5)
+        finished.set()
+        return "slow done"
+
+    node_ = make_node(own_runtime, jobs=[JobSpec("reaping", slow, IntervalTrigger(hours=1))])
+    thread = start(node_)
+    assert started.wait(20)
+    node_.stop.set()
+    thread.join(20)
+    assert finished.is_set() and not thread.is_alive()
+    with own_runtime.transaction() as session:
+        assert session.get(SchedulerJob, "reaping").last_result == "slow done"
+        assert session.scalars(select(NodeRow)).all() == []  # signed off
+
+
+def test_an_unreachable_database_is_waited_out(settings, caplog):
+    engine = make_engine(
+        "postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 1}
+    )
+    runtime = Runtime(dataclasses.replace(settings, heartbeat_s=1), sessionmaker(engine))
+    node_ = QuietNode(runtime, SimulatedProvider(), leadership=make_leadership(engine))
+    thread = start(node_)
+    time.sleep(2.5)  # a few rounds of trying to take the lead and to beat
+    assert thread.is_alive()
+    node_.stop.set()
+    thread.join(10)
+    assert not thread.is_alive() and node_.runs == []
+    assert "database unreachable (OperationalError), retrying" in caplog.text
