@@ -224,7 +224,11 @@ def run_simulation(
     """
     from cati.web import create_app
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is noise here
+    # One line per request or per call placed is noise here: the passes are reported instead.
+    quieted = {name: logging.getLogger(name) for name in ("werkzeug", "cati.jobs.dialing")}
+    levels = {name: logger.level for name, logger in quieted.items()}
+    for logger in quieted.values():
+        logger.setLevel(logging.WARNING)
     clock = {"now": start}
     provider = SimulatedProvider()
     app_runtime = replace(runtime, clock=lambda: clock["now"])
@@ -267,6 +271,8 @@ def run_simulation(
     finally:
         server.shutdown()
         thread.join()
+        for name, logger in quieted.items():
+            logger.setLevel(levels[name])
     with app_runtime.transaction() as session:
         dispositions = _count(session, Member.disposition, round_id)
         statuses = _count(session, Attempt.outcome, round_id, Attempt)

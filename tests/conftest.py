@@ -6,6 +6,7 @@ server URL; a new database is created on it for this run and dropped at the end)
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -84,6 +85,17 @@ def settings(database_url) -> Settings:
 @pytest.fixture
 def runtime(settings, session_factory) -> Runtime:
     return Runtime(settings, session_factory, clock=lambda: NOW)
+
+
+@pytest.fixture
+def twilio_runtime(runtime):
+    """The runtime with Twilio as the provider (its REST API mocked with `responses`)."""
+    settings = dataclasses.replace(
+        runtime.settings, telephony="twilio", twilio_account_sid="AC123",
+        twilio_auth_token="secret", caller_id="+842333852123",
+        public_url="https://cati.example.vn", max_cps=2.0,
+    )  # fmt: skip
+    return dataclasses.replace(runtime, settings=settings)
 
 
 @pytest.fixture

@@ -12,6 +12,25 @@ def test_defaults(tmp_path, monkeypatch):
     assert settings.timezone.key == "Asia/Ho_Chi_Minh"
     assert settings.resurvey_days == 90
     assert settings.api_token is None
+    assert (settings.sampling_cron, settings.sampling_flows) == ("0 7 * * mon", ("mscore",))
+    assert (settings.sampling_rate, settings.sampling_size) == (0.2, None)
+    assert (settings.retention_days, settings.dial_interval_s, settings.proxy_fix) == (180, 30, 0)
+
+
+def test_scheduler_settings_from_the_environment():
+    settings = Settings.from_env(
+        {
+            "CATI_SAMPLING_CRON": "30  6 * * tue",
+            "CATI_SAMPLING_FLOWS": "mscore, sipas,mscore",
+            "CATI_SAMPLING_SIZE": "400",
+            "CATI_SAMPLING_MODE": "interviewer",
+            "CATI_RETENTION_DAYS": "365",
+        }
+    )
+    assert settings.sampling_cron == "30 6 * * tue"
+    assert settings.sampling_flows == ("mscore", "sipas")
+    assert (settings.sampling_rate, settings.sampling_size) == (None, 400)
+    assert (settings.sampling_mode, settings.retention_days) == ("interviewer", 365)
 
 
 @pytest.mark.parametrize(
@@ -22,6 +41,20 @@ def test_defaults(tmp_path, monkeypatch):
         ({"CATI_TIMEZONE": "Asia/Hanoi_Typo"}, "CATI_TIMEZONE"),
         ({"CATI_RESURVEY_DAYS": "ninety"}, "CATI_RESURVEY_DAYS"),
         ({"CATI_RESURVEY_DAYS": "-1"}, "CATI_RESURVEY_DAYS"),
+        ({"CATI_SAMPLING_CRON": "every monday"}, "CATI_SAMPLING_CRON"),
+        ({"CATI_SAMPLING_CRON": "0 25 * * mon"}, "CATI_SAMPLING_CRON"),
+        ({"CATI_RETENTION_CRON": "* * *"}, "CATI_RETENTION_CRON"),
+        ({"CATI_SAMPLING_FLOWS": "mscore; sipas"}, "CATI_SAMPLING_FLOWS"),
+        ({"CATI_SAMPLING_RATE": "0.2", "CATI_SAMPLING_SIZE": "100"}, "CATI_SAMPLING_SIZE"),
+        ({"CATI_SAMPLING_RATE": "0"}, "CATI_SAMPLING_RATE"),
+        ({"CATI_SAMPLING_RATE": "1.5"}, "CATI_SAMPLING_RATE"),
+        ({"CATI_SAMPLING_SIZE": "0"}, "CATI_SAMPLING_SIZE"),
+        ({"CATI_SAMPLING_MODE": "robot"}, "CATI_SAMPLING_MODE"),
+        ({"CATI_DIAL_INTERVAL_S": "0"}, "CATI_DIAL_INTERVAL_S"),
+        ({"CATI_RETENTION_DAYS": "0"}, "CATI_RETENTION_DAYS"),
+        ({"CATI_SCHEDULER_HEARTBEAT_S": "fast"}, "CATI_SCHEDULER_HEARTBEAT_S"),
+        ({"CATI_PROXY_FIX": "yes"}, "CATI_PROXY_FIX"),
+        ({"CATI_LOG_FORMAT": "xml"}, "CATI_LOG_FORMAT"),
     ],
 )
 def test_bad_values_name_the_variable(env, variable):

@@ -233,16 +233,6 @@ def assert_no_personal_data(records, citizens=CITIZENS):
                 assert word not in text, (word, text)
 
 
-@pytest.fixture
-def twilio_runtime(runtime):
-    settings = dataclasses.replace(
-        runtime.settings, telephony="twilio", twilio_account_sid="AC123",
-        twilio_auth_token="secret", caller_id="+842333852123",
-        public_url="https://cati.example.vn", max_cps=2.0,
-    )  # fmt: skip
-    return dataclasses.replace(runtime, settings=settings)
-
-
 def quoting_the_number(outcomes):
     """A Twilio stand-in whose errors quote the 'To' number, as Twilio's do."""
     replies = iter(outcomes)

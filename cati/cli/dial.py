@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import click
+from sqlalchemy import func, select
 
 from cati.cli.common import get_runtime
 from cati.config import SettingsError
 from cati.jobs.dialing import DialerError, dial_pass
-from cati.models import Round
+from cati.models import Attempt, Member, Round
 from cati.telephony import make_provider
 
 
@@ -63,7 +65,8 @@ def simulate(round_id: int, seed: int, concurrency: int) -> None:
 
     The web application is served on loopback and the citizens answer through its signed
     webhooks; the dialing passes run on a simulated clock from the Monday after the round's
-    week, so retries and spacing play out in seconds. Nothing leaves this machine.
+    week (or on from the round's latest call), so retries and spacing play out in seconds.
+    Nothing leaves this machine.
     """
     from cati.services.dialer import round_ends_at
     from cati.simulator import run_simulation
@@ -74,7 +77,16 @@ def simulate(round_id: int, seed: int, concurrency: int) -> None:
         round_ = session.get(Round, round_id)
         if round_ is None:
             raise click.BadParameter(f"no round with id {round_id}", param_hint="--round")
-        start = runtime.settings.calling_policy.next_window_start(round_.week_end_at)
+        # From the Monday after the week, or on from the round's latest call if it has any.
+        latest = session.scalar(
+            select(func.max(Attempt.started_at))
+            .join(Member, Member.id == Attempt.member_id)
+            .where(Member.round_id == round_id)
+        )
+        begin = round_.week_end_at
+        if latest is not None:
+            begin = max(begin, latest + timedelta(minutes=1))
+        start = runtime.settings.calling_policy.next_window_start(begin)
         deadline = round_ends_at(round_)
 
     def progress(number, moment, statuses):

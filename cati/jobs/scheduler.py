@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cati.jobs import tasks
 from cati.jobs.leadership import Leadership, make_leadership
+from cati.logs import scrub
 from cati.runtime import Runtime
 from cati.services.scheduler import (
     LEADER,
@@ -249,8 +250,8 @@ class SchedulerNode:
 
 
 def _describe(exc: Exception) -> str:
-    """An error for the status table: the database's own messages can quote row values (a
-    phone number), so those are named by kind only."""
+    """An error for the status table: the database's own messages can quote row values, so
+    those are named by kind only, and anything shaped like a phone number is masked."""
     if isinstance(exc, SQLAlchemyError):
         return f"database error ({type(exc).__name__})"
-    return f"{type(exc).__name__}: {exc}"[:500]
+    return scrub(f"{type(exc).__name__}: {exc}")[:500]

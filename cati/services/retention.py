@@ -112,51 +112,42 @@ def _erase_round(session: Session, round_: Round, report: ErasureReport) -> None
         .values(notes=None)
         .execution_options(synchronize_session="fetch")
     )
-    other_member = aliased(Member)
-    live_round = aliased(Round)
-    held_by_a_live_round = exists().where(
-        other_member.case_id == Case.id,
-        live_round.id == other_member.round_id,
-        live_round.erased_at.is_(None),
+    report.cases += _erase_cases(
+        session,
+        or_(
+            Case.id.in_(select(Member.case_id).where(Member.round_id == round_.id)),
+            and_(
+                Case.returned_at >= round_.week_start_at,
+                Case.returned_at < round_.week_end_at,
+            ),
+        ),
     )
-    report.cases += session.execute(
-        update(Case)
-        .where(
-            or_(
-                Case.id.in_(select(Member.case_id).where(Member.round_id == round_.id)),
-                and_(
-                    Case.returned_at >= round_.week_start_at,
-                    Case.returned_at < round_.week_end_at,
-                ),
-            ),
-            or_(
-                Case.citizen_name.is_not(None),
-                Case.phone_raw.is_not(None),
-                Case.phone.is_not(None),
-            ),
-            ~held_by_a_live_round,
-        )
-        .values(citizen_name=None, phone_raw=None, phone=None)
-        .execution_options(synchronize_session="fetch")
-    ).rowcount
 
 
 def _erase_cases_outside_rounds(session: Session, cutoff: datetime) -> int:
-    """Cases in no round not yet erased, whose week (returned, or received when never
-    returned) ended a round's calling period before `cutoff`."""
+    """Cases whose week (returned, or received when never returned) ended a round's calling
+    period before `cutoff`: those no round took are as old as an erased round's."""
     too_old = cutoff - timedelta(days=ROUND_CALLING_DAYS + 7)
+    return _erase_cases(
+        session,
+        or_(
+            Case.returned_at < too_old,
+            and_(Case.returned_at.is_(None), Case.received_at < too_old),
+        ),
+    )
+
+
+def _erase_cases(session: Session, selection) -> int:
+    """Erase name and numbers of the cases in `selection` that still hold some, except those
+    still in a round not erased yet."""
+    member, round_ = aliased(Member), aliased(Round)
     in_a_live_round = exists().where(
-        Member.case_id == Case.id,
-        Round.id == Member.round_id,
-        Round.erased_at.is_(None),
+        member.case_id == Case.id, round_.id == member.round_id, round_.erased_at.is_(None)
     )
     return session.execute(
         update(Case)
         .where(
-            or_(
-                Case.returned_at < too_old,
-                and_(Case.returned_at.is_(None), Case.received_at < too_old),
-            ),
+            selection,
             or_(
                 Case.citizen_name.is_not(None),
                 Case.phone_raw.is_not(None),

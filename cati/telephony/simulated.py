@@ -4,6 +4,7 @@ citizens (see `cati.simulator`), who answer through the real signed webhooks."""
 from __future__ import annotations
 
 import itertools
+import secrets
 import threading
 from collections import deque
 
@@ -15,6 +16,9 @@ class SimulatedProvider(Provider):
 
     def __init__(self) -> None:
         self._ids = itertools.count(1)
+        # Unique across processes too: a standby scheduler or `cati simulate` numbers its
+        # calls afresh, and call ids are unique in the database.
+        self._prefix = secrets.token_hex(5)
         self._lock = threading.Lock()
         self.placed: deque[tuple[str, CallRequest]] = deque()  # waiting for a citizen
         self.states: dict[str, CallState] = {}
@@ -22,7 +26,7 @@ class SimulatedProvider(Provider):
 
     def place_call(self, call: CallRequest) -> str:
         with self._lock:
-            sid = f"SIM{next(self._ids):030d}"
+            sid = f"SIM{self._prefix}{next(self._ids):020d}"
             self.placed.append((sid, call))
             self.states[sid] = CallState(sid, "queued")
         return sid

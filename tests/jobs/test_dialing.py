@@ -38,16 +38,6 @@ class FakeClock:
 
 
 @pytest.fixture
-def twilio_runtime(runtime):
-    settings = dataclasses.replace(
-        runtime.settings, telephony="twilio", twilio_account_sid="AC123",
-        twilio_auth_token="secret", caller_id="+842333852123",
-        public_url="https://cati.example.vn", max_cps=2.0,
-    )  # fmt: skip
-    return dataclasses.replace(runtime, settings=settings)
-
-
-@pytest.fixture
 def provider():
     return TwilioProvider("AC123", "secret")
 
