@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -86,3 +88,68 @@ def wait_until(predicate: Callable[[], object], *, timeout: float, what: str):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for: {what}")
         time.sleep(0.1)
+
+
+class Plug:
+    """A TCP proxy in front of the database server that a test can pull: while pulled, every
+    connection through it is cut and new ones are closed at once."""
+
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        self.upstream = (upstream_host, upstream_port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.pulled = threading.Event()
+        self.lock = threading.Lock()
+        self.sockets: set[socket.socket] = set()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def pull(self) -> None:
+        self.pulled.set()
+        with self.lock:
+            for sock in self.sockets:
+                _close(sock)
+            self.sockets.clear()
+
+    def push_back(self) -> None:
+        self.pulled.clear()
+
+    def close(self) -> None:
+        self.pull()
+        _close(self.listener)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.pulled.is_set():
+                _close(client)
+                continue
+            try:
+                server = socket.create_connection(self.upstream, timeout=5)
+            except OSError:
+                _close(client)
+                continue
+            server.settimeout(None)
+            with self.lock:
+                self.sockets.update((client, server))
+            for source, target in ((client, server), (server, client)):
+                threading.Thread(target=_pump, args=(source, target), daemon=True).start()
+
+
+def _pump(source: socket.socket, target: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            target.sendall(data)
+    except OSError:
+        pass
+    finally:
+        _close(source)
+        _close(target)
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
 from cati.config import Settings
@@ -42,6 +43,7 @@ from cati.telephony.simulated import SimulatedProvider
 from cati.web import create_app
 from tests.conftest import NOW, TZ, fresh_database
 from tests.processes import (
+    Plug,
     cati_env,
     free_port,
     run_cati,
@@ -348,3 +350,68 @@ def test_webhooks_say_a_polite_goodbye_while_the_database_is_unreachable(setting
     twiml = ET.fromstring(response.data)
     assert twiml.find("Say").text.startswith("Xin lỗi")
     assert twiml.find("Hangup") is not None
+
+
+def test_the_database_unreachable_for_a_while_is_waited_out(database, tmp_path):
+    """The web server and the scheduler reach PostgreSQL through a plug the test pulls for a
+    few seconds in the middle of dialing: webhooks say goodbye instead of failing, the
+    scheduler keeps retrying and takes up its work again, and nothing is half-written."""
+    url, engine = database
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a database server to cut off: PostgreSQL only")
+    server = make_url(url)
+    plug = Plug(server.host or "127.0.0.1", server.port or 5432)
+    through_plug = server.set(host="127.0.0.1", port=plug.port).render_as_string(
+        hide_password=False
+    )
+    runtime = runtime_on(url, engine)
+    seed_cases(runtime, week_due("0 7 * * mon", datetime.now(UTC), TZ), 400)
+    port = free_port()
+    env = cati_env(
+        through_plug,
+        CATI_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        CATI_SAMPLING_RATE="0.5",
+        CATI_MAX_CPS="10",
+        CATI_MAX_CONCURRENT_CALLS="100",
+        CATI_DIAL_INTERVAL_S="1",
+        CATI_SCHEDULER_HEARTBEAT_S="1",
+        **OPEN_ALL_DAY,
+    )
+    web = start_web(env, port, cwd=tmp_path, log=tmp_path / "web.log")
+    scheduler = start_cati(env, "scheduler", cwd=tmp_path, log=tmp_path / "scheduler.log")
+
+    def placed():
+        with runtime.transaction() as session:
+            return session.scalar(select(func.count()).where(Attempt.provider_call_id.is_not(None)))
+
+    try:
+        wait_until(lambda: placed() >= 10, timeout=60, what="calls under way")
+        plug.pull()
+        time.sleep(6)
+        assert scheduler.poll() is None and web.poll() is None  # both still running
+        before = placed()
+        plug.push_back()
+        wait_until(
+            lambda: (_status(runtime)["leader"] or {}).get("pid") == scheduler.pid,
+            timeout=60,
+            what="the scheduler leads again",
+        )
+        wait_until(lambda: placed() > before, timeout=60, what="dialing goes on")
+        assert stop(scheduler, signal.SIGTERM) == 0
+    finally:
+        stop(scheduler, signal.SIGKILL)
+        stop(web)
+        plug.close()
+    assert "database unreachable" in (tmp_path / "scheduler.log").read_text()
+    requests = (tmp_path / "web.log").read_text()
+    assert '" 500 ' not in requests and "/ivr/" in requests  # goodbyes, never a server error
+    with runtime.transaction() as session:
+        # Claims are whole: each member's count of calls is its number of attempts.
+        counted = dict(session.execute(select(Member.id, Member.attempt_count)).all())
+        attempts = dict(
+            session.execute(
+                select(Attempt.member_id, func.count()).group_by(Attempt.member_id)
+            ).all()
+        )
+        assert session.scalar(select(func.count()).select_from(Round)) == 1
+    assert {m: n for m, n in counted.items() if n} == attempts

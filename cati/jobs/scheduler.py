@@ -36,6 +36,7 @@ from cati.services.scheduler import (
     leave,
     record_job_run,
     record_next_runs,
+    register_jobs,
     take_over,
 )
 from cati.telephony.base import Provider
@@ -107,6 +108,7 @@ class SchedulerNode:
             with self.runtime.transaction() as session:
                 now, heartbeat_s = self.runtime.clock(), self.settings.heartbeat_s
                 take_over(session, self.me, now=now, heartbeat_s=heartbeat_s)
+                register_jobs(session, [spec.name for spec in self.job_specs()])
         except SQLAlchemyError as exc:
             log.warning("scheduler: could not record leadership (%s)", type(exc).__name__)
             self.leadership.release()

@@ -3,11 +3,12 @@ who they are, who leads, and how each job last went."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from cati.models import SchedulerJob, SchedulerNode
@@ -64,19 +65,28 @@ def leave(session: Session, node_id: str) -> None:
     session.execute(delete(SchedulerNode).where(SchedulerNode.id == node_id))
 
 
+def register_jobs(session: Session, names: Iterable[str]) -> None:
+    """Give each job its row once (by the leader as it takes over), so that jobs running at
+    the same time only ever update their own rows."""
+    known = set(session.scalars(select(SchedulerJob.name)))
+    session.add_all(SchedulerJob(name=name) for name in names if name not in known)
+
+
 def record_job_run(
     session: Session, name: str, *, ran_at: datetime, result: str, next_run_at: datetime | None
 ) -> None:
-    job = session.get(SchedulerJob, name) or SchedulerJob(name=name)
-    job.last_run_at, job.last_result, job.next_run_at = ran_at, result, next_run_at
-    session.add(job)
+    session.execute(
+        update(SchedulerJob)
+        .where(SchedulerJob.name == name)
+        .values(last_run_at=ran_at, last_result=result, next_run_at=next_run_at)
+    )
 
 
 def record_next_runs(session: Session, next_runs: dict[str, datetime | None]) -> None:
     for name, next_run_at in next_runs.items():
-        job = session.get(SchedulerJob, name) or SchedulerJob(name=name)
-        job.next_run_at = next_run_at
-        session.add(job)
+        session.execute(
+            update(SchedulerJob).where(SchedulerJob.name == name).values(next_run_at=next_run_at)
+        )
 
 
 def get_leader_heartbeat(session: Session, *, now: datetime, heartbeat_s: int) -> datetime | None:

@@ -26,6 +26,7 @@ from cati.services.scheduler import (
     NodeInfo,
     beat,
     record_job_run,
+    register_jobs,
     scheduler_status,
     take_over,
 )
@@ -42,6 +43,7 @@ def test_status_names_the_leader_the_standbys_and_every_job(session):
     beat(session, standby, role=STANDBY, now=NOW - timedelta(seconds=5))
     take_over(session, leader, now=NOW - timedelta(seconds=30), heartbeat_s=10)
     beat(session, leader, role=LEADER, now=NOW - timedelta(seconds=3))  # since stays put
+    register_jobs(session, JOB_NAMES)
     record_job_run(
         session,
         "sampling",
