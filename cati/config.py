@@ -82,18 +82,23 @@ class Settings:
         return self.twilio_auth_token or "cati-simulated-citizens"
 
     def resolve_secret_key(self) -> str:
-        """CATI_SECRET_KEY, or the key generated once into instance/secret_key.
-
-        It signs session cookies and keys the hashes of phone numbers (exports, erased
-        opt-outs): changing it unblocks every opt-out already kept only as a hash.
-        """
+        """CATI_SECRET_KEY, or the key generated once into instance/secret_key: it signs
+        session cookies and keys the phone hashes of exports."""
         return self.secret_key or instance_secret_key(Path.cwd() / "instance")
+
+    @property
+    def opt_out_key(self) -> str | None:
+        """The key of opt-outs kept only as hashes: CATI_SECRET_KEY and nothing else. A key
+        generated into a working directory could differ between commands and machines, and
+        a different key would unblock every hashed opt-out; without the setting, retention
+        keeps opt-outs as numbers."""
+        return self.secret_key
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         timezone = _timezone(env)
-        return cls(
+        settings = cls(
             database_url=_database_url(env),
             timezone=timezone,
             resurvey_days=_int(env, "CATI_RESURVEY_DAYS", 90, minimum=0),
@@ -127,6 +132,15 @@ class Settings:
             retention_cron=_cron(env, "CATI_RETENTION_CRON", cls.retention_cron, timezone),
             heartbeat_s=_int(env, "CATI_SCHEDULER_HEARTBEAT_S", 10, minimum=1),
         )
+        # Members' numbers are what keeps a citizen from being surveyed again too soon:
+        # they must outlive the re-survey window (a round closes 14 days after its week).
+        if settings.retention_days + 21 < settings.resurvey_days:
+            raise SettingsError(
+                f"CATI_RETENTION_DAYS: {settings.retention_days} days would erase numbers "
+                f"before CATI_RESURVEY_DAYS ({settings.resurvey_days}) has passed; use at "
+                f"least {settings.resurvey_days - 21}"
+            )
+        return settings
 
 
 def default_database_url() -> str:

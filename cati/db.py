@@ -91,6 +91,16 @@ def make_engine(url: str, **kwargs) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
+    # A dead server or a silent network is noticed within about a minute, not after the
+    # operating system's two hours: the scheduler's leadership depends on it.
+    kwargs["connect_args"] = {
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 30_000,  # ms: unacknowledged data for this long ends the link
+        **kwargs.get("connect_args", {}),
+    }
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -174,6 +174,10 @@ class AnsweringCitizens(SimulatedProvider):
         self.rng = random.Random(seed)
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="citizen")
 
+    def close(self) -> None:
+        """Drop the calls not picked up yet; the ones under way end as they end."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
     def place_call(self, call: CallRequest) -> str:
         sid = super().place_call(call)
         with self._lock:

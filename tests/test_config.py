@@ -55,6 +55,7 @@ def test_scheduler_settings_from_the_environment():
         ({"CATI_SCHEDULER_HEARTBEAT_S": "fast"}, "CATI_SCHEDULER_HEARTBEAT_S"),
         ({"CATI_PROXY_FIX": "yes"}, "CATI_PROXY_FIX"),
         ({"CATI_LOG_FORMAT": "xml"}, "CATI_LOG_FORMAT"),
+        ({"CATI_RETENTION_DAYS": "60"}, "CATI_RETENTION_DAYS"),  # under the 90 re-survey days
     ],
 )
 def test_bad_values_name_the_variable(env, variable):

@@ -39,7 +39,7 @@ def optout_add(phone: str, reason: str | None) -> None:
                 phone,
                 reason=reason,
                 now=runtime.clock(),
-                hash_key=runtime.settings.resolve_secret_key(),
+                hash_key=runtime.settings.opt_out_key,
             )
     except PhoneInputError as exc:
         raise click.BadParameter(str(exc), param_hint="PHONE") from None
@@ -53,7 +53,7 @@ def optout_remove(phone: str) -> None:
     runtime = get_runtime()
     try:
         with runtime.transaction() as session:
-            removed = remove_opt_out(session, phone, hash_key=runtime.settings.resolve_secret_key())
+            removed = remove_opt_out(session, phone, hash_key=runtime.settings.opt_out_key)
     except PhoneInputError as exc:
         raise click.BadParameter(str(exc), param_hint="PHONE") from None
     click.echo("removed" if removed else "not on the list")

@@ -9,6 +9,7 @@ from cati.domain.weeks import IsoWeek
 from cati.models import Round
 from cati.services.rounds import (
     MAX_SEED,
+    SamplingError,
     SamplingOptions,
     list_rounds,
     round_as_dict,
@@ -77,17 +78,20 @@ def rounds_sample(
     options = SamplingOptions(
         flow=flow, mode=mode, rate=rate, size=size, min_per_office=min_per_office, seed=seed
     )
-    with runtime.transaction() as session:
-        round_, created = sample_round(
-            session,
-            week,
-            options,
-            tz=runtime.settings.timezone,
-            resurvey_days=runtime.settings.resurvey_days,
-            now=runtime.clock(),
-            hash_key=runtime.settings.resolve_secret_key(),
-        )
-        data = round_as_dict(session, round_, runtime.settings.timezone)
+    try:
+        with runtime.transaction() as session:
+            round_, created = sample_round(
+                session,
+                week,
+                options,
+                tz=runtime.settings.timezone,
+                resurvey_days=runtime.settings.resurvey_days,
+                now=runtime.clock(),
+                hash_key=runtime.settings.opt_out_key,
+            )
+            data = round_as_dict(session, round_, runtime.settings.timezone)
+    except SamplingError as exc:
+        raise click.UsageError(str(exc)) from None
     if as_json:
         echo_json(data)
     else:

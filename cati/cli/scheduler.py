@@ -18,8 +18,9 @@ def scheduler(ctx: click.Context) -> None:
 
     \b
     Jobs (local time, CATI_TIMEZONE):
-      sampling   CATI_SAMPLING_CRON (Mondays 07:00): last week's round of each flow in
-                 CATI_SAMPLING_FLOWS, CATI_SAMPLING_RATE or _SIZE, _MIN_PER_OFFICE, _MODE
+      sampling   CATI_SAMPLING_CRON (Mondays 07:00), checked hourly too: last week's round
+                 of each flow in CATI_SAMPLING_FLOWS, with CATI_SAMPLING_RATE or _SIZE,
+                 _MIN_PER_OFFICE, _MODE
       dialing    every CATI_DIAL_INTERVAL_S seconds (30), inside calling hours
       reaping    every CATI_REAP_INTERVAL_S seconds (60): stuck calls, expired console leases
       closing    as often: rounds past their calling period get final dispositions
@@ -49,9 +50,9 @@ def scheduler(ctx: click.Context) -> None:
         provider = make_provider(settings)
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None
-    if settings.telephony == "simulated":
-        from cati.simulator import AnsweringCitizens
+    from cati.simulator import AnsweringCitizens
 
+    if settings.telephony == "simulated":
         provider = AnsweringCitizens(settings.webhook_token)
     try:
         node = SchedulerNode(runtime, provider)
@@ -70,6 +71,8 @@ def scheduler(ctx: click.Context) -> None:
     worker.start()
     while worker.is_alive():  # the main thread stays free to take signals
         worker.join(0.5)
+    if isinstance(provider, AnsweringCitizens):
+        provider.close()
     click.echo("scheduler stopped", err=True)
 
 

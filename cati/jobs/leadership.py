@@ -49,6 +49,7 @@ class AdvisoryLockLeadership(Leadership):
         try:
             held = connection.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_KEY})
         except BaseException:
+            connection.invalidate()  # it may hold the lock: never back into the pool
             connection.close()
             raise
         if not held:
@@ -94,6 +95,7 @@ class FileLockLeadership(Leadership):
     def __init__(self, path: Path) -> None:
         self.path = path
         self.descriptor: int | None = None
+        self.inode: int | None = None
 
     def try_acquire(self) -> bool:
         if self.descriptor is not None:
@@ -105,11 +107,18 @@ class FileLockLeadership(Leadership):
         except BlockingIOError:
             os.close(descriptor)
             return False
-        self.descriptor = descriptor
+        self.descriptor, self.inode = descriptor, os.fstat(descriptor).st_ino
         return True
 
     def still_held(self) -> bool:
-        return self.descriptor is not None
+        """Held, and the lock file is still the one locked: were it deleted or replaced,
+        another process could lock the new file."""
+        if self.descriptor is None:
+            return False
+        try:
+            return os.stat(self.path).st_ino == self.inode
+        except FileNotFoundError:
+            return False
 
     def release(self) -> None:
         if self.descriptor is not None:

@@ -50,7 +50,7 @@ def erase_personal_data(runtime: Runtime, provider: Provider) -> RetentionSummar
             session,
             retention_days=settings.retention_days,
             now=now,
-            hash_key=settings.resolve_secret_key(),
+            hash_key=settings.opt_out_key,
         )
         pending = list_pending_recordings(session, settings.retention_days, now)
     summary = RetentionSummary(

@@ -20,6 +20,7 @@ from datetime import datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import SQLAlchemyError
@@ -78,6 +79,10 @@ class SchedulerNode:
             started_at=runtime.clock(),
         )
         self._triggers: dict[str, object] = {}
+        # When the lock was last known to be ours; past the lease, the lead is given up even
+        # if the check itself hangs (a silent network): a standby may have the lock by then.
+        self._confirmed_at = 0.0
+        self.lease_s = max(3 * self.settings.heartbeat_s, 15)
 
     # -- the main loop -------------------------------------------------------------------
     def run(self) -> None:
@@ -115,11 +120,15 @@ class SchedulerNode:
             self.stop.wait(self.settings.heartbeat_s)
             return
         self.lost.clear()
+        self._confirmed_at = time.monotonic()
         scheduler = self._build_scheduler()
         scheduler.start()
         try:
             while not self.stop.is_set() and not self.lost.is_set():
                 self.stop.wait(0.2)
+                if time.monotonic() - self._confirmed_at > self.lease_s:
+                    log.warning("scheduler: the lock was not confirmed for %s s", self.lease_s)
+                    self.lost.set()
         finally:
             # Waits for the jobs running now; dialing notices `stop`/`lost` between calls.
             scheduler.shutdown(wait=True)
@@ -135,7 +144,14 @@ class SchedulerNode:
             JobSpec(
                 "sampling",
                 lambda: tasks.sample_due_week(runtime),
-                CronTrigger.from_crontab(settings.sampling_cron, timezone=tz),
+                # On schedule, and every hour as well: the week due is worked out from the
+                # schedule, so a run missed or failed (the database down at 07:00) is made up.
+                OrTrigger(
+                    [
+                        CronTrigger.from_crontab(settings.sampling_cron, timezone=tz),
+                        IntervalTrigger(hours=1, timezone=tz),
+                    ]
+                ),
             ),
             JobSpec(
                 "dialing",
@@ -220,6 +236,7 @@ class SchedulerNode:
         if not self.leadership.still_held():
             self.lost.set()
             return "lost the leadership lock"
+        self._confirmed_at = time.monotonic()
         with self.runtime.transaction() as session:
             beat(session, self.me, role=LEADER, now=self.runtime.clock())
             record_next_runs(session, {name: self._next_run_at(name) for name in self._triggers})

@@ -57,7 +57,7 @@ def sample_due_week(runtime: Runtime) -> str:
                     tz=settings.timezone,
                     resurvey_days=settings.resurvey_days,
                     now=runtime.clock(),
-                    hash_key=settings.resolve_secret_key(),
+                    hash_key=settings.opt_out_key,
                 )
                 state = f"sampled, {round_.sampled} members" if created else "already sampled"
                 done.append(f"{flow} round {round_.id} {state}")

@@ -36,26 +36,29 @@ def parse_phone_argument(raw: str) -> str:
 
 
 def add_opt_out(
-    session: Session, raw_phone: str, *, reason: str | None, now: datetime, hash_key: str
+    session: Session, raw_phone: str, *, reason: str | None, now: datetime, hash_key: str | None
 ) -> AddOutcome:
     """Block a number, unless it is already blocked (then its entry and reason are kept; a
     hashed one is not turned back into a stored number)."""
     phone = parse_phone_argument(raw_phone)
     if session.scalar(select(OptOut.id).where(OptOut.phone == phone)) is not None:
         return AddOutcome.LISTED
-    digest = opt_out_hash(hash_key, phone)
-    if session.scalar(select(OptOut.id).where(OptOut.phone_hash == digest)) is not None:
-        return AddOutcome.HASHED
+    if hash_key is not None:
+        digest = opt_out_hash(hash_key, phone)
+        if session.scalar(select(OptOut.id).where(OptOut.phone_hash == digest)) is not None:
+            return AddOutcome.HASHED
     session.add(OptOut(phone=phone, reason=reason, created_at=now))
     session.flush()
     return AddOutcome.ADDED
 
 
-def remove_opt_out(session: Session, raw_phone: str, *, hash_key: str) -> bool:
-    """Unblock a number, whether stored or kept as a hash; return False if it was not
-    blocked."""
+def remove_opt_out(session: Session, raw_phone: str, *, hash_key: str | None) -> bool:
+    """Unblock a number, whether stored or kept as a hash (given its key); return False if
+    it was not blocked."""
     phone = parse_phone_argument(raw_phone)
-    matching = or_(OptOut.phone == phone, OptOut.phone_hash == opt_out_hash(hash_key, phone))
+    matching = OptOut.phone == phone
+    if hash_key is not None:
+        matching = or_(matching, OptOut.phone_hash == opt_out_hash(hash_key, phone))
     return (
         session.execute(
             delete(OptOut).where(matching).execution_options(synchronize_session="fetch")

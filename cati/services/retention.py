@@ -43,7 +43,7 @@ class ErasureReport:
 
 
 def erase_closed_rounds(
-    session: Session, *, retention_days: int, now: datetime, hash_key: str
+    session: Session, *, retention_days: int, now: datetime, hash_key: str | None
 ) -> ErasureReport:
     """Erase the personal data of rounds closed at least `retention_days` ago.
 
@@ -59,7 +59,8 @@ def erase_closed_rounds(
        recordings are listed too. Cases no round took (a week without a round, a dossier
        never returned) are erased as long after their week as a round's would have been.
     6. Old opt-outs whose number no case or member holds any more keep only its keyed hash
-       (or are dropped when another row already keeps that hash).
+       (or are dropped when another row already keeps that hash); without a `hash_key`
+       they keep their number.
     Set-based UPDATEs (opt-outs row by row: their hash is computed in Python); flushes,
     never commits.
     """
@@ -92,7 +93,8 @@ def erase_closed_rounds(
             ]
         )
     )
-    report.opt_outs_hashed = _hash_opt_outs(session, cutoff, hash_key)
+    if hash_key is not None:
+        report.opt_outs_hashed = _hash_opt_outs(session, cutoff, hash_key)
     session.flush()
     return report
 

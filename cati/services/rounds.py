@@ -50,6 +50,10 @@ _POOL = Table(
 DEFAULT_RATE = 0.2
 
 
+class SamplingError(ValueError):
+    """A round cannot be sampled safely as things are set up."""
+
+
 @dataclass(frozen=True)
 class SamplingOptions:
     flow: str = "mscore"
@@ -100,7 +104,12 @@ def sample_round(
             .group_by(Case.office_id)
         ).all()
     )
-    if hash_key is not None and has_hashed_opt_outs(session):
+    if has_hashed_opt_outs(session):
+        if hash_key is None:
+            raise SamplingError(
+                "CATI_SECRET_KEY: some opt-outs are kept only as keyed hashes; set the key "
+                "they were hashed with, or their numbers could be sampled and called"
+            )
         frame_phones = (
             select(Case.phone)
             .distinct()

@@ -53,6 +53,7 @@ def take_over(session: Session, me: NodeInfo, *, now: datetime, heartbeat_s: int
     )
     forget_dead_nodes(session, now=now, heartbeat_s=heartbeat_s)
     beat(session, me, role=LEADER, now=now)
+    session.get(SchedulerNode, me.id).leader_since = now  # a new term, even after a lost one
 
 
 def forget_dead_nodes(session: Session, *, now: datetime, heartbeat_s: int) -> None:

@@ -1,10 +1,11 @@
 """`cati rounds`: sample, list, show, from the command line."""
 
+import dataclasses
 import json
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from cati.models import OptOut
+from cati.models import OptOut, Round
 from cati.services.retention import opt_out_hash
 from tests.conftest import NOW
 from tests.factories import create_case
@@ -36,7 +37,7 @@ def test_bad_week_and_conflicting_options_are_usage_errors(cli):
 
 def test_a_number_opted_out_as_a_hash_is_not_sampled(cli, session, runtime):
     kept, blocked = create_case(session), create_case(session)
-    digest = opt_out_hash(runtime.settings.resolve_secret_key(), blocked.phone)
+    digest = opt_out_hash(runtime.settings.opt_out_key, blocked.phone)
     session.add(OptOut(phone_hash=digest, reason="asked", created_at=NOW))
     session.flush()
     result = cli("rounds", "sample", "--week", "2026-W47", "--size", "5", "--json")
@@ -44,3 +45,17 @@ def test_a_number_opted_out_as_a_hash_is_not_sampled(cli, session, runtime):
     assert json.loads(result.stdout)["members"] == [kept.dossier_code]
     session.expire_all()
     assert session.scalar(select(OptOut.phone)) == blocked.phone
+
+
+def test_hashed_opt_outs_without_the_secret_key_stop_sampling(cli, session, runtime):
+    """Without CATI_SECRET_KEY the hashes cannot be matched: sampling refuses rather than
+    risk calling a citizen who opted out."""
+    blocked = create_case(session)
+    session.add(OptOut(phone_hash=opt_out_hash("the-key-of-last-year-01", blocked.phone),
+                       reason="asked", created_at=NOW))  # fmt: skip
+    session.flush()
+    runtime.settings = dataclasses.replace(runtime.settings, secret_key=None)
+    result = cli("rounds", "sample", "--week", "2026-W47", "--size", "5")
+    assert result.exit_code == 2
+    assert "CATI_SECRET_KEY" in result.output
+    assert session.scalar(select(func.count()).select_from(Round)) == 0

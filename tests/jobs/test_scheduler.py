@@ -170,9 +170,14 @@ def test_one_node_leads_the_other_stands_by_then_takes_over(own_runtime):
     wait_for(lambda: (status_of(own_runtime)["leader"] or {}).get("since"))
     threads.append(start(second))
     wait_for(lambda: status_of(own_runtime)["standbys"])
-    assert first.runs == ["sampling"] and second.runs == []  # only the leader runs jobs
-    with own_runtime.transaction() as session:
-        assert session.get(SchedulerJob, "sampling").last_result == "sampling done"
+    wait_for(lambda: first.runs == ["sampling"])
+    assert second.runs == []  # only the leader runs jobs
+
+    def sampling_result():
+        with own_runtime.transaction() as session:
+            return session.get(SchedulerJob, "sampling").last_result
+
+    wait_for(lambda: sampling_result() == "sampling done")
 
     first.stop.set()  # a clean stop: the lock is released and the row removed at once
     threads[0].join(10)
@@ -193,8 +198,12 @@ def test_a_failing_job_is_recorded_and_runs_again(own_runtime):
 
     calls = []
 
+    error_seen = threading.Event()
+
     def flaky():
         calls.append(1)
+        if len(calls) > 1:
+            error_seen.wait(20)  # the failure stays on record until the test has read it
         if len(calls) == 1:
             raise RuntimeError("the provider refused +84912345678")
         return "worked"
@@ -209,6 +218,7 @@ def test_a_failing_job_is_recorded_and_runs_again(own_runtime):
 
     # Recorded, with the number an error message may quote masked.
     assert wait_for(lambda: last_result() == "error: RuntimeError: the provider refused [phone]")
+    error_seen.set()
     assert wait_for(lambda: last_result() == "worked")
     node_.stop.set()
     thread.join(10)

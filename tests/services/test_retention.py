@@ -374,3 +374,13 @@ def test_cases_no_round_took_are_erased_as_late_as_a_rounds_would_be(session):
         assert case.phone_type == "mobile"
     assert session.get(Case, recent.id).phone is not None
     assert session.get(Case, in_open_round.case_id).phone is not None
+
+
+def test_without_a_key_opt_outs_keep_their_number(session):
+    """Retention hashes opt-outs only with an explicit CATI_SECRET_KEY."""
+    closed_round(session)
+    entry = OptOut(phone="+84911000001", reason="asked", created_at=NOW - timedelta(days=1))
+    session.add(entry)
+    report = erase_closed_rounds(session, retention_days=DAYS, now=LATER, hash_key=None)
+    assert report.opt_outs_hashed == 0
+    assert (entry.phone, entry.phone_hash) == ("+84911000001", None)
