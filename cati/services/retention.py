@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from cati.models import Answer, Attempt, Case, HotlineMessage, Member, OptOut, Round, RoundStatus
@@ -22,6 +22,17 @@ from cati.services.dialer import ROUND_CALLING_DAYS
 
 BATCH = 500  # values per IN (…): well under every database's limit on bound parameters
 T = TypeVar("T")
+
+
+OPT_OUTS_LOCK = 0x63617469_4F505453  # "catiOPTS"
+
+
+def serialize_with_retention(session: Session) -> None:
+    """Sampling and retention take turns (PostgreSQL; SQLite writers already do): otherwise
+    retention could hash an opt-out between sampling's restoring it and its eligibility
+    check, and the number would be sampled."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": OPT_OUTS_LOCK})
 
 
 def opt_out_hash(key: str, phone: str) -> str:
@@ -64,6 +75,7 @@ def erase_closed_rounds(
     Set-based UPDATEs (opt-outs row by row: their hash is computed in Python); flushes,
     never commits.
     """
+    serialize_with_retention(session)
     cutoff = now - timedelta(days=retention_days)
     report = ErasureReport()
     rounds = session.scalars(

@@ -34,7 +34,11 @@ from cati.domain.sampling import allocate, sample_size
 from cati.domain.weeks import IsoWeek
 from cati.models import Case, Member, Office, OptOut, Round, RoundOffice, RoundStatus
 from cati.phone import CALLABLE_TYPES
-from cati.services.retention import has_hashed_opt_outs, restore_opt_outs
+from cati.services.retention import (
+    has_hashed_opt_outs,
+    restore_opt_outs,
+    serialize_with_retention,
+)
 
 MAX_SEED = 2**63 - 1
 # Scratch table of one sampling run; temporary, so private to its connection.
@@ -104,6 +108,7 @@ def sample_round(
             .group_by(Case.office_id)
         ).all()
     )
+    serialize_with_retention(session)
     if has_hashed_opt_outs(session):
         if hash_key is None:
             raise SamplingError(
