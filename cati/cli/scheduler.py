@@ -81,8 +81,7 @@ def scheduler(ctx: click.Context) -> None:
 def status(as_json: bool) -> None:
     """Who leads (host, pid, since), who stands by, and each job's last and next run and
     last result. Exits 1 when no scheduler leads."""
-    from cati.jobs.scheduler import JOB_NAMES
-    from cati.services.scheduler import scheduler_status
+    from cati.services.scheduler import JOB_NAMES, scheduler_status
 
     runtime = get_runtime()
     settings = runtime.settings

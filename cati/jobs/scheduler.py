@@ -30,6 +30,7 @@ from cati.jobs.leadership import Leadership, make_leadership
 from cati.logs import scrub
 from cati.runtime import Runtime
 from cati.services.scheduler import (
+    JOB_NAMES,
     LEADER,
     STANDBY,
     NodeInfo,
@@ -43,8 +44,6 @@ from cati.services.scheduler import (
 from cati.telephony.base import Provider
 
 log = logging.getLogger(__name__)
-
-JOB_NAMES = ("sampling", "dialing", "reaping", "closing", "retention", "heartbeat")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from cati.models import SchedulerJob, SchedulerNode
 
 LEADER, STANDBY = "leader", "standby"
+JOB_NAMES = ("sampling", "dialing", "reaping", "closing", "retention", "heartbeat")
 
 
 @dataclass(frozen=True)

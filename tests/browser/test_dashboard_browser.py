@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from cati.models import Answer
+from cati.services.scheduler import (
+    JOB_NAMES,
+    LEADER,
+    NodeInfo,
+    beat,
+    record_job_run,
+    register_jobs,
+)
 from tests.conftest import NOW
 from tests.factories import create_member, create_round, create_user
 
@@ -49,3 +57,25 @@ def test_round_page_screenshot(chromium, live_server, tmp_path):
     assert bars == [0, 0, 0, 0, 0, 1, 1, 3, 3]
     assert page.get_by_test_id("unpaid-DH").get_attribute("class") == "warn"
     page.screenshot(path="/tmp/cati-round.png", full_page=True)
+
+
+def test_the_scheduler_panel_fits_a_small_laptop_screen(chromium, live_server, tmp_path):
+    with live_server.factory.begin() as session:
+        create_round(session)
+        create_user(session, "minh", "manager")
+        beat(session, NodeInfo("app-1:7:x", "app-1", 7, NOW), role=LEADER, now=NOW)
+        register_jobs(session, JOB_NAMES)
+        record_job_run(session, "retention", ran_at=NOW, next_run_at=NOW,
+                       result="3 rounds erased: 1,204 members, 5,871 cases, 212 recordings "
+                              "deleted (3 left for the next run), 14 opt-outs kept as hashes, "
+                              "2 hotline messages " * 2)  # fmt: skip
+    page = chromium.new_context(viewport={"width": 1024, "height": 640}).new_page()
+    page.goto(f"{live_server.url}/login")
+    page.get_by_test_id("login-username").fill("minh")
+    page.get_by_test_id("login-password").fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    page.wait_for_url(f"{live_server.url}/dashboard")
+    assert page.get_by_test_id("scheduler-jobs").is_visible()
+    # The long result wraps: nothing pushes the page sideways.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1024
+    page.screenshot(path=str(tmp_path / "rounds.png"), full_page=True)

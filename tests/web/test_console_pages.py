@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from cati.models import AuditEvent, Member
+from cati.services.scheduler import (
+    JOB_NAMES,
+    LEADER,
+    NodeInfo,
+    beat,
+    record_job_run,
+    register_jobs,
+)
 from cati.web import create_app
+from tests.conftest import NOW
 from tests.factories import create_member, create_round, create_user
 from tests.services.test_console import COMPLETE
 
@@ -140,6 +150,23 @@ def test_the_dashboard_lists_rounds_and_shows_a_round(web, session, members):
     detail = client.get(f"/dashboard/rounds/{round_id}")
     assert detail.status_code == 200 and 'data-testid="offices"' in detail.get_data(as_text=True)
     assert client.get("/dashboard/rounds/424242").status_code == 404
+
+
+def test_the_dashboard_says_whether_the_scheduler_runs(web, session):
+    client = signed_in(web, session, "minh", "manager")
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert 'data-testid="scheduler-down"' in page and "không gọi điện" in page
+    beat(session, NodeInfo("app-1:7:x", "app-1", 7, NOW), role=LEADER, now=NOW)
+    register_jobs(session, JOB_NAMES)
+    record_job_run(session, "sampling", ran_at=NOW - timedelta(hours=3),
+           result="2026-W47: mscore round 1 sampled, 431 members",
+           next_run_at=NOW + timedelta(days=7))  # fmt: skip
+    session.flush()
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert 'data-testid="scheduler-down"' not in page
+    assert "Đang chạy trên máy app-1 (pid 7) từ 23/11 10:00." in page  # local time
+    assert "Lấy mẫu hằng tuần</td><td>23/11 07:00</td>" in page
+    assert "<td>30/11 10:00</td><td>2026-W47: mscore round 1 sampled, 431 members</td>" in page
 
 
 def test_interviewers_cannot_open_the_dashboard(web, session):

@@ -68,3 +68,24 @@ def test_unreachable_database_is_reported(settings):
     runtime = Runtime(settings, sessionmaker(engine))
     response = create_app(runtime, {"TESTING": True}).test_client().get("/healthz")
     assert response.status_code == 503 and response.json["database"].startswith("unreachable")
+
+
+def test_the_web_scope_leaves_the_scheduler_out(client):
+    response = client.get("/healthz?scope=web")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok", "migrations": "current"}
+    assert client.get("/healthz").status_code == 503  # no scheduler: the full check fails
+
+
+def test_an_unknown_scope_is_refused(client):
+    response = client.get("/healthz?scope=everything")
+    assert response.status_code == 400 and "everything" in response.json["scope"]
+
+
+def test_the_web_scope_still_checks_the_database(settings):
+    engine = make_engine(
+        "postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 2}
+    )
+    runtime = Runtime(settings, sessionmaker(engine))
+    client = create_app(runtime, {"TESTING": True}).test_client()
+    assert client.get("/healthz?scope=web").status_code == 503

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import abort, render_template
 
 from cati.services.flows import load_flows
 from cati.services.reports import ReportError, round_report, rounds_progress
+from cati.services.scheduler import JOB_NAMES, scheduler_status
 from cati.web.auth.roles import role_required
 from cati.web.dashboard import bp
 from cati.web.i18n import t
@@ -16,9 +19,24 @@ from cati.web.runtime import get_runtime
 @role_required("manager")
 def rounds():
     runtime = get_runtime()
+    settings = runtime.settings
     with runtime.transaction() as session:
         items = rounds_progress(session)
-    return render_template("dashboard/rounds.html", rounds=items)
+        scheduler = scheduler_status(
+            session, now=runtime.clock(), heartbeat_s=settings.heartbeat_s, job_names=JOB_NAMES
+        )
+    return render_template(
+        "dashboard/rounds.html", rounds=items, scheduler=scheduler, local=_local(settings.timezone)
+    )
+
+
+def _local(tz):
+    """Shows a UTC ISO time of the status document in local time."""
+
+    def local(iso: str | None) -> str:
+        return "–" if iso is None else f"{datetime.fromisoformat(iso).astimezone(tz):%d/%m %H:%M}"
+
+    return local
 
 
 @bp.get("/rounds/<int:round_id>")
