@@ -151,8 +151,12 @@ def _database_url(env: Mapping[str, str]) -> str:
     value = env.get("CATI_DATABASE_URL", "").strip() or default_database_url()
     try:
         url = make_url(value)
-    except ArgumentError as exc:
-        raise SettingsError(f"CATI_DATABASE_URL: not a database URL: {value!r}") from exc
+    except (ArgumentError, ValueError):
+        # Not quoted back: the value may hold a password, and this message reaches logs.
+        raise SettingsError(
+            "CATI_DATABASE_URL: not a database URL like sqlite:///path/cati.db or "
+            "postgresql+psycopg://user:password@host/database"
+        ) from None
     if url.get_backend_name() not in ("sqlite", "postgresql"):
         raise SettingsError(
             f"CATI_DATABASE_URL: unsupported database {url.get_backend_name()!r} "

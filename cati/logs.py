@@ -32,8 +32,15 @@ _RECORD_FIELDS = frozenset(logging.makeLogRecord({}).__dict__) | {
     "asctime",
     "taskName",
 }
-# +84…, 84…, 0… followed by 8 to 10 digits, standing alone (a call sid's hex digits do not).
-_PHONE = re.compile(r"(?<![\w+])(?:\+84|84|0)\d{8,10}(?!\w)")
+# +84…, 84…, 0… (also "(+84)" and URL-encoded "%2B84") followed by 8 to 10 digits, which may
+# be grouped by spaces, dots or dashes, as people write them. Not inside a longer run of
+# digits or letters and digits (call sids, ids).
+_PHONE = re.compile(
+    r"(?<![0-9A-Za-z+])(?:(?:\(\+84\)|(?:\+|%2B)?84)[ .\-]?|0)\d(?:[ .\-]?\d){7,9}(?![0-9])"
+)
+# PostgreSQL's own error text quotes the failing row ("DETAIL:  Failing row contains (…)"),
+# whatever SQLAlchemy is told: such lines go entirely.
+_ROW_DETAIL = re.compile(r"(?m)^(\s*)DETAIL:.*$")
 
 
 def configure_logging(
@@ -143,7 +150,7 @@ def _exception(formatter: logging.Formatter, record: logging.LogRecord) -> str:
         parts.append(record.exc_text)
     if record.stack_info:
         parts.append(formatter.formatStack(record.stack_info))
-    return scrub("\n".join(parts).rstrip())
+    return scrub(_ROW_DETAIL.sub(r"\1DETAIL: [hidden]", "\n".join(parts).rstrip()))
 
 
 def _hide_statement_parameters(exc: BaseException) -> None:

@@ -72,3 +72,11 @@ def test_cli_reports_a_bad_setting_and_exits_2(monkeypatch):
     result = CliRunner().invoke(main, ["rounds", "list"])
     assert result.exit_code == 2
     assert "CATI_TIMEZONE" in result.output
+
+
+def test_a_bad_database_url_is_not_quoted_back():
+    """The value may hold a password, and the message ends up in logs."""
+    for value in ("postgresql+psycopg//cati:hunter2@db/cati", "postgresql://u:p@ss@db:port/x"):
+        with pytest.raises(SettingsError, match="CATI_DATABASE_URL") as error:
+            Settings.from_env({"CATI_DATABASE_URL": value})
+        assert "hunter2" not in str(error.value) and "p@ss" not in str(error.value)

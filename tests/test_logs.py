@@ -6,6 +6,7 @@ import dataclasses
 import json
 import logging
 import re
+import sys
 from contextlib import contextmanager
 from datetime import timedelta
 from urllib.parse import parse_qs
@@ -371,3 +372,26 @@ def test_an_ivr_call_logs_no_number_or_name(twilio_runtime, session, caplog, mon
     assert (failed.call_sid, failed.attempt_id) == (failing.sid, failing.attempt.id)
     assert_no_personal_data(caplog.records)
     assert not any("api.twilio.com/rec" in line for line in messages)
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["0912 345 678", "0912.345.678", "+84 912.345.678", "(+84) 912345678", "%2B84912345678",
+     "số0912345678"],
+)  # fmt: skip
+def test_numbers_written_the_way_people_write_them_are_masked(written):
+    assert "[phone]" in scrub(f"call to {written} failed")
+    assert "912" not in scrub(f"call to {written} failed").replace("[phone]", "")
+
+
+def test_the_failing_row_a_database_error_quotes_is_hidden():
+    record = logging.LogRecord("cati.x", logging.ERROR, __file__, 1, "job failed", (), None)
+    try:
+        raise RuntimeError(
+            "null value in column\nDETAIL:  Failing row contains (3, Lê Văn C, 0987 654 321)"
+        )
+    except RuntimeError:
+        record.exc_info = sys.exc_info()
+    line = make_formatter("json").format(record)
+    assert "Lê Văn C" not in line and "0987" not in line
+    assert "DETAIL: [hidden]" in json.loads(line)["exc"]

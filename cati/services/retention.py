@@ -222,7 +222,8 @@ def _hash_opt_outs(session: Session, cutoff: datetime, hash_key: str) -> int:
         if hashes[entry.id] in kept:
             session.delete(entry)  # another row keeps this number blocked
         else:
-            entry.phone, entry.phone_hash = None, hashes[entry.id]
+            # The reason is free text typed by a person: it may name the citizen.
+            entry.phone, entry.phone_hash, entry.reason = None, hashes[entry.id], None
     session.flush()
     return len(candidates)
 

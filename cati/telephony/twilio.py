@@ -72,9 +72,13 @@ class TwilioProvider(Provider):
         return CallState(call.sid, call.status, duration, call.answered_by)
 
     def delete_recording(self, url: str) -> None:
-        sid = recording_sid(url)
+        account, sid = recording_sid(url)
         try:
-            self.client.recordings(sid).delete()
+            # Through the account the URL names (a subaccount's hotline, an earlier account):
+            # under another account Twilio answers 404, which would pass for "deleted".
+            self.client.api.v2010.accounts(account or self.client.account_sid).recordings(
+                sid
+            ).delete()
         except TwilioRestException as exc:
             if exc.status == 404:  # already deleted: what we wanted
                 return
@@ -83,14 +87,17 @@ class TwilioProvider(Provider):
             raise ProviderError(f"twilio: {type(exc).__name__}", ErrorKind.TEMPORARY) from exc
 
 
-def recording_sid(url: str) -> str:
-    """The SID (RE…) a Twilio RecordingUrl ends in; ProviderError (fatal: no retry helps) if
-    the URL is not one."""
-    last = urlsplit(url).path.rstrip("/").rpartition("/")[2]
-    match = RECORDING_SID.fullmatch(last)
+def recording_sid(url: str) -> tuple[str | None, str]:
+    """The account (AC…, when the URL names one) and the recording SID (RE…) of a Twilio
+    RecordingUrl; ProviderError (fatal: no retry helps) if the URL is not one."""
+    parts = urlsplit(url).path.rstrip("/").split("/")
+    match = RECORDING_SID.fullmatch(parts[-1])
     if match is None:
         raise ProviderError("twilio: not a recording URL", ErrorKind.FATAL)
-    return match.group(1)
+    account = next(
+        (parts[i + 1] for i, part in enumerate(parts[:-1]) if part == "Accounts"), None
+    )
+    return account, match.group(1)
 
 
 def _error(exc: TwilioRestException) -> ProviderError:

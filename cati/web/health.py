@@ -40,7 +40,8 @@ def healthz():
         with runtime.transaction() as session:
             current = MigrationContext.configure(session.connection()).get_current_revision()
             heartbeat = None
-            if current is not None:
+            # The scheduler's table exists only at the current schema.
+            if current == _head_revision() and scope != "web":
                 heartbeat = get_leader_heartbeat(
                     session, now=runtime.clock(), heartbeat_s=settings.heartbeat_s
                 )

@@ -74,3 +74,13 @@ def test_simulated_provider_remembers_what_it_deleted():
     provider = SimulatedProvider()
     provider.delete_recording("http://127.0.0.1/recordings/SIM1.wav")
     assert provider.deleted_recordings == ["http://127.0.0.1/recordings/SIM1.wav"]
+
+
+@responses.activate
+def test_twilio_deletes_through_the_account_the_url_names(provider):
+    """A subaccount's recording is deleted under that subaccount: under the main account
+    Twilio would answer 404, and the recording would be forgotten but kept."""
+    sub_url = f"https://api.twilio.com/2010-04-01/Accounts/ACsub42/Recordings/{SID}"
+    responses.delete(f"{sub_url}.json", status=204)
+    provider.delete_recording(sub_url)
+    assert [call.request.url for call in responses.calls] == [f"{sub_url}.json"]

@@ -6,9 +6,11 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 
+from alembic import command
 from sqlalchemy.orm import sessionmaker
 
 from cati.db import make_engine
+from cati.migrate import alembic_config
 from cati.runtime import Runtime
 from cati.services.scheduler import LEADER, STANDBY, NodeInfo, beat
 from cati.web import create_app
@@ -89,3 +91,19 @@ def test_the_web_scope_still_checks_the_database(settings):
     runtime = Runtime(settings, sessionmaker(engine))
     client = create_app(runtime, {"TESTING": True}).test_client()
     assert client.get("/healthz?scope=web").status_code == 503
+
+
+def test_a_database_one_migration_behind_says_so(tmp_path, settings):
+    """At 0004 the scheduler's table does not exist yet: the answer names the migrations,
+    not an unreachable database."""
+    with fresh_database(tmp_path) as url:
+        command.upgrade(alembic_config(url), "0004")
+        engine = make_engine(url)
+        runtime = Runtime(dataclasses.replace(settings, database_url=url), sessionmaker(engine))
+        client = create_app(runtime, {"TESTING": True}).test_client()
+        responses = [client.get("/healthz"), client.get("/healthz?scope=web")]
+        engine.dispose()
+    for response in responses:
+        assert response.status_code == 503
+        assert response.json["database"] == "ok"
+        assert response.json["migrations"].startswith("at 0004, expected ")
