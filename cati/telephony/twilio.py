@@ -94,9 +94,7 @@ def recording_sid(url: str) -> tuple[str | None, str]:
     match = RECORDING_SID.fullmatch(parts[-1])
     if match is None:
         raise ProviderError("twilio: not a recording URL", ErrorKind.FATAL)
-    account = next(
-        (parts[i + 1] for i, part in enumerate(parts[:-1]) if part == "Accounts"), None
-    )
+    account = next((parts[i + 1] for i, part in enumerate(parts[:-1]) if part == "Accounts"), None)
     return account, match.group(1)
 
 
