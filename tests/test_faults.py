@@ -229,6 +229,22 @@ def _live_or_cut(citizen: Citizen) -> str:
 # -- the scheduler killed: the standby takes over ---------------------------------------------
 
 
+def scheduler_env(url: str, port: int, **settings: str) -> dict[str, str]:
+    """A web server on `port` and schedulers at test pace: this week's round sampled at half
+    the eligible citizens, a dialing pass and a heartbeat every second, calls all day."""
+    return cati_env(
+        url,
+        CATI_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        CATI_TELEPHONY="simulated",
+        CATI_SAMPLING_RATE="0.5",
+        CATI_MAX_CONCURRENT_CALLS="100",
+        CATI_DIAL_INTERVAL_S="1",
+        CATI_SCHEDULER_HEARTBEAT_S="1",
+        **OPEN_ALL_DAY,
+        **settings,
+    )
+
+
 def _status(runtime):
     with runtime.transaction() as session:
         return scheduler_status(session, now=datetime.now(UTC), heartbeat_s=1, job_names=())
@@ -237,22 +253,9 @@ def _status(runtime):
 def test_a_killed_scheduler_is_replaced_by_its_standby(database, tmp_path):
     url, engine = database
     runtime = runtime_on(url, engine)
-    now = datetime.now(UTC)
-    week = week_due("0 7 * * mon", now, TZ)
-    seed_cases(runtime, week, 400)
+    seed_cases(runtime, week_due("0 7 * * mon", datetime.now(UTC), TZ), 400)
     port = free_port()
-    env = cati_env(
-        url,
-        CATI_PUBLIC_URL=f"http://127.0.0.1:{port}",
-        CATI_TELEPHONY="simulated",
-        CATI_SAMPLING_RATE="0.5",
-        CATI_MAX_CPS="20",
-        CATI_MAX_CONCURRENT_CALLS="100",
-        CATI_DIAL_INTERVAL_S="1",
-        CATI_REAP_INTERVAL_S="2",
-        CATI_SCHEDULER_HEARTBEAT_S="1",
-        **OPEN_ALL_DAY,
-    )
+    env = scheduler_env(url, port, CATI_MAX_CPS="20", CATI_REAP_INTERVAL_S="2")
     web = start_web(env, port, cwd=tmp_path, log=tmp_path / "web.log")
     first = start_cati(env, "scheduler", cwd=tmp_path, log=tmp_path / "first.log")
     second = None
@@ -367,16 +370,7 @@ def test_the_database_unreachable_for_a_while_is_waited_out(database, tmp_path):
     runtime = runtime_on(url, engine)
     seed_cases(runtime, week_due("0 7 * * mon", datetime.now(UTC), TZ), 400)
     port = free_port()
-    env = cati_env(
-        through_plug,
-        CATI_PUBLIC_URL=f"http://127.0.0.1:{port}",
-        CATI_SAMPLING_RATE="0.5",
-        CATI_MAX_CPS="10",
-        CATI_MAX_CONCURRENT_CALLS="100",
-        CATI_DIAL_INTERVAL_S="1",
-        CATI_SCHEDULER_HEARTBEAT_S="1",
-        **OPEN_ALL_DAY,
-    )
+    env = scheduler_env(through_plug, port, CATI_MAX_CPS="10")
     web = start_web(env, port, cwd=tmp_path, log=tmp_path / "web.log")
     scheduler = start_cati(env, "scheduler", cwd=tmp_path, log=tmp_path / "scheduler.log")
 

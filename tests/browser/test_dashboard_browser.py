@@ -18,6 +18,14 @@ PASSWORD = "correct horse 1"
 SCORES = ["9", "8", "8", "7", "9", "6", "9", "8"]
 
 
+def sign_in_as_manager(page, base_url: str) -> None:
+    page.goto(f"{base_url}/login")
+    page.get_by_test_id("login-username").fill("minh")
+    page.get_by_test_id("login-password").fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    page.wait_for_url(f"{base_url}/dashboard")
+
+
 def test_round_page_screenshot(chromium, live_server, tmp_path):
     with live_server.factory.begin() as session:
         round_ = create_round(session)
@@ -35,11 +43,7 @@ def test_round_page_screenshot(chromium, live_server, tmp_path):
         create_user(session, "minh", "manager")
         round_id = round_.id
     page = chromium.new_context(viewport={"width": 1366, "height": 768}).new_page()
-    page.goto(f"{live_server.url}/login")
-    page.get_by_test_id("login-username").fill("minh")
-    page.get_by_test_id("login-password").fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    page.wait_for_url(f"{live_server.url}/dashboard")
+    sign_in_as_manager(page, live_server.url)
     page.goto(f"{live_server.url}/dashboard/rounds/{round_id}")
     page.wait_for_function("typeof Chart !== 'undefined' && Chart.getChart('distribution')")
     path = tmp_path / "round.png"
@@ -70,11 +74,7 @@ def test_the_scheduler_panel_fits_a_small_laptop_screen(chromium, live_server, t
                               "deleted (3 left for the next run), 14 opt-outs kept as hashes, "
                               "2 hotline messages " * 2)  # fmt: skip
     page = chromium.new_context(viewport={"width": 1024, "height": 640}).new_page()
-    page.goto(f"{live_server.url}/login")
-    page.get_by_test_id("login-username").fill("minh")
-    page.get_by_test_id("login-password").fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    page.wait_for_url(f"{live_server.url}/dashboard")
+    sign_in_as_manager(page, live_server.url)
     assert page.get_by_test_id("scheduler-jobs").is_visible()
     # The long result wraps: nothing pushes the page sideways.
     assert page.evaluate("document.documentElement.scrollWidth") <= 1024
