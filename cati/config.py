@@ -73,6 +73,7 @@ class Settings:
     dial_interval_s: int = 30
     reap_interval_s: int = 60
     retention_days: int = 180
+    round_calling_days: int = 14  # a new round is called until this long after its week
     retention_cron: str = "30 2 * * *"  # local time
     heartbeat_s: int = 10
 
@@ -129,16 +130,19 @@ class Settings:
             dial_interval_s=_int(env, "CATI_DIAL_INTERVAL_S", 30, minimum=1),
             reap_interval_s=_int(env, "CATI_REAP_INTERVAL_S", 60, minimum=1),
             retention_days=_int(env, "CATI_RETENTION_DAYS", 180, minimum=1),
+            round_calling_days=_int(env, "CATI_ROUND_CALLING_DAYS", 14, minimum=1),
             retention_cron=_cron(env, "CATI_RETENTION_CRON", cls.retention_cron, timezone),
             heartbeat_s=_int(env, "CATI_SCHEDULER_HEARTBEAT_S", 10, minimum=1),
         )
         # Members' numbers are what keeps a citizen from being surveyed again too soon:
-        # they must outlive the re-survey window (a round closes 14 days after its week).
-        if settings.retention_days + 21 < settings.resurvey_days:
+        # they must outlive the re-survey window (counted from a round's week; the round
+        # closes CATI_ROUND_CALLING_DAYS after the week, and erasure counts from then).
+        lifetime = settings.retention_days + settings.round_calling_days + 7
+        if lifetime < settings.resurvey_days:
             raise SettingsError(
                 f"CATI_RETENTION_DAYS: {settings.retention_days} days would erase numbers "
                 f"before CATI_RESURVEY_DAYS ({settings.resurvey_days}) has passed; use at "
-                f"least {settings.resurvey_days - 21}"
+                f"least {settings.resurvey_days - settings.round_calling_days - 7}"
             )
         return settings
 

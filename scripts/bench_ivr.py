@@ -130,10 +130,10 @@ def populate(url: str, count: int) -> list[tuple[int, str]]:
                 conn,
                 Round.__table__,
                 ["id", "week", "flow", "status", "seed", "rate", "min_per_office",
-                 "week_start_at", "week_end_at", "frame_size", "eligible", "sampled",
-                 "created_at"],
-                [(1, str(week), "mscore", "open", 1, 0.2, 5, start, end, count, count, count,
-                  now)],
+                 "week_start_at", "week_end_at", "calling_ends_at", "frame_size", "eligible",
+                 "sampled", "created_at"],
+                [(1, str(week), "mscore", "open", 1, 0.2, 5, start, end,
+                  end + timedelta(days=14), count, count, count, now)],
             )  # fmt: skip
             phones = [f"+8491{i:07d}" for i in ids]
             insert_rows(

@@ -107,12 +107,29 @@ def populate(url: str, cases: int) -> None:
                 "min_per_office",
                 "week_start_at",
                 "week_end_at",
+                "calling_ends_at",
                 "frame_size",
                 "eligible",
                 "sampled",
                 "created_at",
             ),
-            [(str(last), "mscore", "open", 1, 0.1, 5, last_start, last_end, 0, 0, 0, NOW)],
+            [
+                (
+                    str(last),
+                    "mscore",
+                    "open",
+                    1,
+                    0.1,
+                    5,
+                    last_start,
+                    last_end,
+                    last_end + timedelta(days=14),
+                    0,
+                    0,
+                    0,
+                    NOW,
+                )
+            ],
         )
         insert_rows(
             conn,

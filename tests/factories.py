@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -58,7 +58,7 @@ def create_round(session: Session, week: str = "2026-W47", flow: str = "mscore")
     start, end = IsoWeek.parse(week).bounds_utc(TZ)
     round_ = Round(week=week, flow=flow, status="open", seed=1, rate=0.2, min_per_office=5,
                    week_start_at=start, week_end_at=end, frame_size=0, eligible=0, sampled=0,
-                   created_at=NOW)  # fmt: skip
+                   calling_ends_at=end + timedelta(days=14), created_at=NOW)  # fmt: skip
     session.add(round_)
     session.flush()
     return round_

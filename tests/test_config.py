@@ -15,6 +15,7 @@ def test_defaults(tmp_path, monkeypatch):
     assert (settings.sampling_cron, settings.sampling_flows) == ("0 7 * * mon", ("mscore",))
     assert (settings.sampling_rate, settings.sampling_size) == (0.2, None)
     assert (settings.retention_days, settings.dial_interval_s, settings.proxy_fix) == (180, 30, 0)
+    assert settings.round_calling_days == 14
 
 
 def test_scheduler_settings_from_the_environment():
@@ -56,6 +57,7 @@ def test_scheduler_settings_from_the_environment():
         ({"CATI_PROXY_FIX": "yes"}, "CATI_PROXY_FIX"),
         ({"CATI_LOG_FORMAT": "xml"}, "CATI_LOG_FORMAT"),
         ({"CATI_RETENTION_DAYS": "60"}, "CATI_RETENTION_DAYS"),  # under the 90 re-survey days
+        ({"CATI_ROUND_CALLING_DAYS": "0"}, "CATI_ROUND_CALLING_DAYS"),
     ],
 )
 def test_bad_values_name_the_variable(env, variable):

@@ -76,7 +76,13 @@ def rounds_sample(
         raise click.UsageError("give --rate or --size, not both")
     runtime = get_runtime()
     options = SamplingOptions(
-        flow=flow, mode=mode, rate=rate, size=size, min_per_office=min_per_office, seed=seed
+        flow=flow,
+        mode=mode,
+        rate=rate,
+        size=size,
+        min_per_office=min_per_office,
+        seed=seed,
+        calling_days=runtime.settings.round_calling_days,
     )
     try:
         with runtime.transaction() as session:

@@ -51,6 +51,7 @@ def erase_personal_data(runtime: Runtime, provider: Provider) -> RetentionSummar
             retention_days=settings.retention_days,
             now=now,
             hash_key=settings.opt_out_key,
+            round_days=settings.round_calling_days,
         )
         pending = list_pending_recordings(session, settings.retention_days, now)
     summary = RetentionSummary(

@@ -47,6 +47,7 @@ def sample_due_week(runtime: Runtime) -> str:
             rate=settings.sampling_rate,
             size=settings.sampling_size,
             min_per_office=settings.sampling_min_per_office,
+            calling_days=settings.round_calling_days,
         )
         try:
             with runtime.transaction() as session:

@@ -38,6 +38,8 @@ class Round(Base):
     min_per_office: Mapped[int] = mapped_column(Integer)
     week_start_at: Mapped[datetime] = mapped_column(UTCDateTime)
     week_end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Calls stop and the round closes then (CATI_ROUND_CALLING_DAYS after the week, when sampled).
+    calling_ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     frame_size: Mapped[int] = mapped_column(Integer)
     eligible: Mapped[int] = mapped_column(Integer)
     sampled: Mapped[int] = mapped_column(Integer)

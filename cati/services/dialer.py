@@ -18,20 +18,19 @@ from cati.domain.dispositions import (
 )
 from cati.models import Attempt, Member, MemberStatus, OptOut, Round, RoundStatus
 
-ROUND_CALLING_DAYS = 14  # a round is dialled until this long after its week ends
 LIVE_STATUSES = ("queued", "initiated", "ringing", "in-progress")
 RETRY_AFTER_PROVIDER_FAILURE = timedelta(minutes=10)
 
 
 def round_ends_at(round_: Round) -> datetime:
-    return round_.week_end_at + timedelta(days=ROUND_CALLING_DAYS)
+    return round_.calling_ends_at
 
 
 def round_still_calling(now: datetime):
     """SQL condition: the member's round (joined as `Round`) is open and not past its end."""
     return and_(
         Round.status == RoundStatus.OPEN.value,
-        Round.week_end_at > now - timedelta(days=ROUND_CALLING_DAYS),
+        Round.calling_ends_at > now,
     )
 
 
@@ -246,7 +245,7 @@ def close_ended_rounds(session: Session, policy: CallingPolicy, now: datetime) -
     ended = session.scalars(
         select(Round).where(
             Round.status == RoundStatus.OPEN.value,
-            Round.week_end_at <= now - timedelta(days=ROUND_CALLING_DAYS),
+            Round.calling_ends_at <= now,
         )
     ).all()
     for round_ in ended:

@@ -18,7 +18,6 @@ from sqlalchemy import and_, exists, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from cati.models import Answer, Attempt, Case, HotlineMessage, Member, OptOut, Round, RoundStatus
-from cati.services.dialer import ROUND_CALLING_DAYS
 
 BATCH = 500  # values per IN (…): well under every database's limit on bound parameters
 T = TypeVar("T")
@@ -54,7 +53,12 @@ class ErasureReport:
 
 
 def erase_closed_rounds(
-    session: Session, *, retention_days: int, now: datetime, hash_key: str | None
+    session: Session,
+    *,
+    retention_days: int,
+    now: datetime,
+    hash_key: str | None,
+    round_days: int = 14,
 ) -> ErasureReport:
     """Erase the personal data of rounds closed at least `retention_days` ago.
 
@@ -95,7 +99,7 @@ def erase_closed_rounds(
         _erase_round(session, round_, report)
         report.rounds += 1
 
-    report.cases += _erase_cases_outside_rounds(session, cutoff)
+    report.cases += _erase_cases_outside_rounds(session, cutoff, round_days)
     report.hotline_messages = _erase_hotline_callers(session, cutoff)
     report.recordings = list(
         _unique(
@@ -138,10 +142,10 @@ def _erase_round(session: Session, round_: Round, report: ErasureReport) -> None
     )
 
 
-def _erase_cases_outside_rounds(session: Session, cutoff: datetime) -> int:
+def _erase_cases_outside_rounds(session: Session, cutoff: datetime, round_days: int) -> int:
     """Cases whose week (returned, or received when never returned) ended a round's calling
     period before `cutoff`: those no round took are as old as an erased round's."""
-    too_old = cutoff - timedelta(days=ROUND_CALLING_DAYS + 7)
+    too_old = cutoff - timedelta(days=round_days + 7)
     return _erase_cases(
         session,
         or_(

@@ -66,6 +66,7 @@ class SamplingOptions:
     size: int | None = None
     min_per_office: int = 5
     seed: int | None = None
+    calling_days: int = 14  # the round is called until this long after its week ends
 
 
 def get_round(session: Session, week: IsoWeek | str, flow: str) -> Round | None:
@@ -158,6 +159,7 @@ def sample_round(
         min_per_office=options.min_per_office,
         week_start_at=start,
         week_end_at=end,
+        calling_ends_at=end + timedelta(days=options.calling_days),
         frame_size=sum(frame.values()),
         eligible=sum(eligible.values()),
         sampled=sum(quotas.values()),

@@ -18,7 +18,7 @@ def test_a_round_already_called_is_simulated_on_from_its_latest_call(tmp_path, s
         engine = make_engine(url)
         factory = make_session_factory(engine)
         with factory.begin() as session:
-            round_ = create_round(session)  # 2026-W47: the Monday after is 30/11
+            round_ = create_round(session)  # 2026-W47: the Monday after is 23/11
             called = create_member(session, round_)
             create_member(session, round_)  # never called yet
             at = local(2026, 12, 2, 9, 15)  # a live call on Wednesday 2/12

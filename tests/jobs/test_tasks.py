@@ -177,3 +177,15 @@ def test_a_retry_due_after_hours_waits_over_midnight_a_holiday_and_a_week_bounda
         assert dial(moment).startswith("outside calling hours"), moment
     assert dial(local(2026, 11, 30, 8, 0)).startswith("1 rounds due: 1 calls placed")
     assert [call.to for _sid, call in provider.placed] == [member.phone]
+
+
+def test_the_calling_period_of_new_rounds_is_a_setting(runtime, session, week47_cases):
+    """CATI_ROUND_CALLING_DAYS=7: the round of 2026-W47 (16-22/11) is called until Monday
+    30/11 00:00 local time, then closed with final dispositions."""
+    tasks.sample_due_week(at(runtime, local(2026, 11, 23, 7, 5), round_calling_days=7))
+    round_ = session.scalar(select(Round))
+    assert round_.calling_ends_at.astimezone(TZ) == local(2026, 11, 30)
+    assert tasks.close_due_rounds(at(runtime, local(2026, 11, 29, 23, 59))) == "0 rounds closed"
+    monday = at(runtime, local(2026, 11, 30, 9))  # calling hours, but the round has ended
+    assert tasks.dial_due(monday, SimulatedProvider(), lambda: False).startswith("0 rounds due")
+    assert tasks.close_due_rounds(at(runtime, local(2026, 11, 30))) == "1 rounds closed"
