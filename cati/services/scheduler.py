@@ -121,14 +121,12 @@ def scheduler_status(
             "host": leader.host,
             "pid": leader.pid,
             "since": _iso(leader.leader_since),
-            "heartbeat_at": _iso(leader.heartbeat_at),
         },
         "standbys": [
             {
                 "host": n.host,
                 "pid": n.pid,
                 "since": _iso(n.started_at),
-                "heartbeat_at": _iso(n.heartbeat_at),
             }
             for n in alive
             if n.role != LEADER

@@ -15,12 +15,13 @@ from sqlalchemy.orm import sessionmaker
 
 from cati.db import make_engine
 from cati.jobs.leadership import make_leadership
-from cati.jobs.scheduler import JOB_NAMES, JobSpec, SchedulerNode
+from cati.jobs.scheduler import JobSpec, SchedulerNode
 from cati.migrate import upgrade
 from cati.models import SchedulerJob
 from cati.models import SchedulerNode as NodeRow
 from cati.runtime import Runtime
 from cati.services.scheduler import (
+    JOB_NAMES,
     LEADER,
     STANDBY,
     NodeInfo,
@@ -58,7 +59,6 @@ def test_status_names_the_leader_the_standbys_and_every_job(session):
         "host": "app-1",
         "pid": 101,
         "since": "2026-11-23T02:59:30Z",
-        "heartbeat_at": "2026-11-23T02:59:57Z",
     }
     assert [(s["host"], s["pid"]) for s in status["standbys"]] == [("app-2", 202)]
     assert [j["name"] for j in status["jobs"]] == list(JOB_NAMES)
@@ -134,6 +134,12 @@ class QuietNode(SchedulerNode):
         specs = self.jobs or [JobSpec("sampling", work("sampling"), IntervalTrigger(hours=1))]
         heartbeat = JobSpec("heartbeat", self._leader_heartbeat, IntervalTrigger(seconds=1))
         return [*specs, heartbeat]
+
+
+def test_the_status_lists_the_jobs_the_scheduler_runs(own_runtime):
+    engine = own_runtime.session_factory.kw["bind"]
+    node_ = SchedulerNode(own_runtime, SimulatedProvider(), leadership=make_leadership(engine))
+    assert [spec.name for spec in node_.job_specs()] == list(JOB_NAMES)
 
 
 def start(node: SchedulerNode) -> threading.Thread:
