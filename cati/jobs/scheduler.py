@@ -30,7 +30,6 @@ from cati.jobs.leadership import Leadership, make_leadership
 from cati.logs import scrub
 from cati.runtime import Runtime
 from cati.services.scheduler import (
-    JOB_NAMES,
     LEADER,
     STANDBY,
     NodeInfo,
@@ -108,11 +107,12 @@ class SchedulerNode:
 
     def _lead(self) -> None:
         log.info("scheduler %s leads", self.me.id, extra={"node": self.me.id})
+        specs = self.job_specs()
         try:
             with self.runtime.transaction() as session:
                 now, heartbeat_s = self.runtime.clock(), self.settings.heartbeat_s
                 take_over(session, self.me, now=now, heartbeat_s=heartbeat_s)
-                register_jobs(session, [spec.name for spec in self.job_specs()])
+                register_jobs(session, [spec.name for spec in specs])
         except SQLAlchemyError as exc:
             log.warning("scheduler: could not record leadership (%s)", type(exc).__name__)
             self.leadership.release()
@@ -120,7 +120,7 @@ class SchedulerNode:
             return
         self.lost.clear()
         self._confirmed_at = time.monotonic()
-        scheduler = self._build_scheduler()
+        scheduler = self._build_scheduler(specs)
         scheduler.start()
         try:
             while not self.stop.is_set() and not self.lost.is_set():
@@ -179,14 +179,13 @@ class SchedulerNode:
             ),
         ]
 
-    def _build_scheduler(self) -> BackgroundScheduler:
+    def _build_scheduler(self, specs: list[JobSpec]) -> BackgroundScheduler:
         scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(len(JOB_NAMES))},
+            executors={"default": ThreadPoolExecutor(len(specs))},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
             timezone=self.settings.timezone,
         )
         now = datetime.now(self.settings.timezone)
-        specs = self.job_specs()
         self._triggers = {spec.name: spec.trigger for spec in specs}
         for spec in specs:
             # Every job runs once at once: a new leader catches up with what it missed
