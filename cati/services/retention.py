@@ -58,7 +58,7 @@ def erase_closed_rounds(
     retention_days: int,
     now: datetime,
     hash_key: str | None,
-    round_days: int = 14,
+    round_days: int,
 ) -> ErasureReport:
     """Erase the personal data of rounds closed at least `retention_days` ago.
 

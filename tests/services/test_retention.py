@@ -26,11 +26,14 @@ from tests.factories import create_attempt, create_case, create_member, create_r
 
 KEY = "test-retention-key-0123456789"
 DAYS = 180
+ROUND_DAYS = 14  # CATI_ROUND_CALLING_DAYS
 LATER = NOW + timedelta(days=DAYS)  # a round closed at NOW is erased from here on
 
 
 def erase(session, now=LATER):
-    return erase_closed_rounds(session, retention_days=DAYS, now=now, hash_key=KEY)
+    return erase_closed_rounds(
+        session, retention_days=DAYS, now=now, hash_key=KEY, round_days=ROUND_DAYS
+    )
 
 
 def closed_round(session, week="2026-W47", flow="mscore", closed_at=NOW):
@@ -381,6 +384,8 @@ def test_without_a_key_opt_outs_keep_their_number(session):
     closed_round(session)
     entry = OptOut(phone="+84911000001", reason="asked", created_at=NOW - timedelta(days=1))
     session.add(entry)
-    report = erase_closed_rounds(session, retention_days=DAYS, now=LATER, hash_key=None)
+    report = erase_closed_rounds(
+        session, retention_days=DAYS, now=LATER, hash_key=None, round_days=ROUND_DAYS
+    )
     assert report.opt_outs_hashed == 0
     assert (entry.phone, entry.phone_hash) == ("+84911000001", None)
