@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from cati.domain.calling import CallingPolicy
 from cati.domain.dispositions import AttemptOutcome, is_final_now
@@ -51,6 +51,18 @@ MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_
 
 
 @dataclass
+class _Call:
+    """An attempt with its member, round and case, loaded together. Holding them here also
+    keeps them in the session's identity map (which holds objects weakly), so that later
+    lookups by primary key cost no query."""
+
+    attempt: Attempt
+    member: Member
+    round: Round
+    case: Case
+
+
+@dataclass
 class Turn:
     """What to play next, and where the interview stands (for the action URLs)."""
 
@@ -71,13 +83,14 @@ def start_turn(
     now: datetime,
 ) -> Turn:
     """The call was answered: greet (or welcome back) and ask the first open question."""
-    attempt = _attempt_for(session, attempt_id, call_sid)
-    if attempt is None:
+    call = _attempt_for(session, attempt_id, call_sid)
+    if call is None:
         return Turn([], None)
+    run, member, saved = _run(session, flows, call, tz)
+    attempt = call.attempt
     attempt.provider_call_id = call_sid
     if attempt.status not in FINAL_STATUSES:
         attempt.status = "in-progress"
-    run, member, saved = _run(session, flows, attempt, tz)
     member.status = MemberStatus.IN_PROGRESS if run.outcome is None else member.status
     return _record(session, attempt, member, run, saved, run.start(), now)
 
@@ -99,10 +112,11 @@ def key_turn(
     A request for another question or try than the one being asked is a repeated delivery or
     a late one: it changes nothing and the current question is asked again.
     """
-    attempt = _attempt_for(session, attempt_id, call_sid)
-    if attempt is None:
+    call = _attempt_for(session, attempt_id, call_sid)
+    if call is None:
         return Turn([], None)
-    run, member, saved = _run(session, flows, attempt, tz)
+    attempt = call.attempt
+    run, member, saved = _run(session, flows, call, tz)
     if run.current is None:
         return _record(session, attempt, member, run, saved, run.start(), now)
     if run.current.id != question_id or attempt.tries != tries:
@@ -122,9 +136,10 @@ def recording_turn(
     now: datetime,
 ) -> Turn:
     """A voice comment has been recorded: keep its URL and close the interview."""
-    attempt = _attempt_for(session, attempt_id, call_sid)
-    if attempt is None:
+    call = _attempt_for(session, attempt_id, call_sid)
+    if call is None:
         return Turn([], None)
+    attempt = call.attempt
     answer = session.scalar(
         select(Answer).where(
             Answer.member_id == attempt.member_id, Answer.question_id == question_id
@@ -132,7 +147,7 @@ def recording_turn(
     )
     if answer is not None and recording_url and not answer.recording_url:
         answer.recording_url = recording_url
-    run, member, saved = _run(session, flows, attempt, tz)
+    run, member, saved = _run(session, flows, call, tz)
     return _record(session, attempt, member, run, saved, run.start(), now)
 
 
@@ -159,7 +174,8 @@ def apply_call_status(
     if attempt is None and attempt_id is not None and call_sid:
         # The callback can beat the dialer's commit of the call id: bind it by the attempt
         # named in the (signed) callback URL.
-        attempt = _attempt_for(session, attempt_id, call_sid)
+        call = _attempt_for(session, attempt_id, call_sid)
+        attempt = call.attempt if call is not None else None
         if attempt is not None:
             attempt.provider_call_id = call_sid
     if attempt is None:
@@ -244,22 +260,27 @@ def _call_outcome(
     return AttemptOutcome(classify_interview(flow, answers, run.outcome))
 
 
-def _attempt_for(session: Session, attempt_id: int, call_sid: str) -> Attempt | None:
+def _attempt_for(session: Session, attempt_id: int, call_sid: str) -> _Call | None:
     """The attempt, with its member, round and case loaded in the same query (one round trip
-    per webhook instead of four)."""
+    per webhook instead of four). Of the round and the case, only what a call needs: the rest
+    loads on first use."""
     row = session.execute(
         select(Attempt, Member, Round, Case)
         .join(Member, Member.id == Attempt.member_id)
         .join(Round, Round.id == Member.round_id)
         .join(Case, Case.id == Member.case_id)
         .where(Attempt.id == attempt_id)
+        .options(
+            load_only(Round.flow, Round.status, Round.calling_ends_at),
+            load_only(Case.office_id, Case.procedure_code, Case.procedure_name, Case.returned_at),
+        )
     ).first()
-    attempt = row[0] if row else None
-    if attempt is None or not call_sid:
+    if row is None or not call_sid:
         return None
-    if attempt.provider_call_id not in (None, call_sid):
+    call = _Call(*row)
+    if call.attempt.provider_call_id not in (None, call_sid):
         return None  # a signed URL replayed for another call
-    return attempt
+    return call
 
 
 def _answers(session: Session, member_id: int) -> dict[str, str | None]:
@@ -271,15 +292,13 @@ def _answers(session: Session, member_id: int) -> dict[str, str | None]:
 
 
 def _run(
-    session: Session, flows: Mapping[str, Flow], attempt: Attempt, tz
+    session: Session, flows: Mapping[str, Flow], call: _Call, tz
 ) -> tuple[FlowRun, Member, set[str]]:
-    member = session.get(Member, attempt.member_id)
-    round_ = session.get(Round, member.round_id)
-    case = session.get(Case, member.case_id)
+    attempt, member = call.attempt, call.member
     saved = _answers(session, member.id)
     run = FlowRun.resume(
-        flows[round_.flow],
-        case_context(case, tz),
+        flows[call.round.flow],
+        case_context(call.case, tz),
         attempt.language,
         {q: v for q, v in saved.items() if v is not None},
         {q for q, v in saved.items() if v is None},

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from cati.models import Answer, Attempt, CallEvent, Member, OptOut
 from cati.telephony.signatures import sign
@@ -135,6 +135,26 @@ def test_each_answer_is_saved_as_it_arrives_and_a_repeat_stores_it_once(call, se
     twiml = call.replay()  # Twilio retried the request for staff_attitude
     assert "q=guidance_quality" in twiml.gather
     assert answers(session, member) == {"consent": "1", "staff_attitude": "7"}
+
+
+def test_a_key_costs_four_statements(call, connection):
+    """The call with its member, round and case in one query, its saved answers, the answer,
+    where the interview now stands: nothing is read twice (a regression once cost three
+    queries more per key)."""
+    call.answer()
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        verb = statement.split(None, 1)[0].upper()
+        if verb not in ("SAVEPOINT", "RELEASE", "ROLLBACK"):  # the tests' own transactions
+            statements.append(verb)
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        call.press("1")
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    assert statements == ["SELECT", "SELECT", "INSERT", "UPDATE"]
 
 
 @pytest.mark.parametrize(
