@@ -7,6 +7,9 @@ the re-survey window). Target: at most 3x the baseline. The sampling is the real
 `sample_round` (frame and eligible counts, allocation, one member per phone, the INSERT …
 SELECT of members), on a migrated database that also holds opt-outs and last week's round.
 
+Also printed, not a target: the floor, writing the round's members again (the same rows, into
+a scratch round, rolled back), which no sampling can avoid, against the same baseline.
+
 Usage: scripts/bench_sampling.py [--cases N] [--repeats K]
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,7 +26,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchlib import backends, best_of, report, scratch_database
-from sqlalchemy import delete, text
+from sqlalchemy import delete, insert, literal, select, text
 
 from cati.db import insert_rows, make_engine, make_session_factory
 from cati.domain.weeks import IsoWeek
@@ -199,13 +203,48 @@ def measure(url: str) -> tuple[float, float, Round]:
             session.execute(delete(Round).where(Round.id.in_(ids)))
 
     sampled = best_of(REPEATS, run, setup)
+    floor = write_members_again(engine, result[-1].id)
     engine.dispose()
     print(
         f"             eligible (baseline count) {counted[-1]:,}; round: frame "
         f"{result[-1].frame_size:,}, eligible after one-per-phone {result[-1].eligible:,}, "
         f"sampled {result[-1].sampled:,}"
     )
+    print(
+        f"             floor (writing the same {result[-1].sampled:,} members again) "
+        f"{floor:.3f} s = {floor / baseline:.1f}x the baseline"
+    )
     return sampled, baseline, result[-1]
+
+
+def write_members_again(engine, round_id: int) -> float:
+    """Time the INSERT of round `round_id`'s members into a scratch round (with the members
+    table's keys, indexes and foreign keys), rolled back; the best of REPEATS."""
+    copy = text("""
+        INSERT INTO members (round_id, case_id, office_id, phone)
+        SELECT :scratch, case_id, office_id, phone FROM members WHERE round_id = :r
+    """)
+    times = []
+    with engine.connect() as conn:
+        for _ in range(REPEATS):
+            with conn.begin() as transaction:
+                scratch = conn.execute(
+                    insert(Round)
+                    .from_select(
+                        [c.name for c in Round.__table__.c if c.name not in ("id", "flow")]
+                        + ["flow"],
+                        select(
+                            *(c for c in Round.__table__.c if c.name not in ("id", "flow")),
+                            literal("floor"),
+                        ).where(Round.id == round_id),
+                    )
+                    .returning(Round.id)
+                ).scalar_one()
+                start = time.perf_counter()
+                conn.execute(copy, {"scratch": scratch, "r": round_id})
+                times.append(time.perf_counter() - start)
+                transaction.rollback()
+    return min(times)
 
 
 def main() -> int:
