@@ -9,6 +9,7 @@ they ask the same questions in the same order and accept the same keys.
 
 from __future__ import annotations
 
+import difflib
 import re
 import string
 from collections.abc import Mapping
@@ -22,6 +23,9 @@ REPEAT = "*"
 MAX_TRIES = 3  # the first asking included; then the question is left without an answer
 PLACEHOLDERS = frozenset({"office", "procedure", "returned_date"})
 MESSAGES = ("invalid", "no_input", "welcome_back", "goodbye", "record_start")
+DOCUMENT_KEYS = ("spec_version", "id", "title", "languages", "questions", "messages", "closing")
+QUESTION_KEYS = ("id", "type", "prompt", "options", "max_seconds", "required")
+OPTION_KEYS = ("label", "end", "next", "opt_out")
 
 
 class QuestionType(StrEnum):
@@ -150,6 +154,7 @@ def load_flow(document: Any, source: str) -> Flow:
     version = document.get("spec_version")
     if type(version) is not int or version != SPEC_VERSION:
         raise fail("/spec_version", f"must be {SPEC_VERSION} (got {version!r})")
+    _known_keys(document, DOCUMENT_KEYS, "", fail)
     flow_id = document.get("id")
     if not isinstance(flow_id, str) or not _ID.fullmatch(flow_id):
         raise fail("/id", "a lower-case identifier is required (letters, digits, _)")
@@ -174,6 +179,7 @@ def load_flow(document: Any, source: str) -> Flow:
                 _check_placeholders(item, f"{path}/{lang}", fail)
                 text[lang] = item.strip()
             elif isinstance(item, Mapping) and isinstance(item.get("audio"), str):
+                _known_keys(item, ("audio", "text"), f"{path}/{lang}", fail)
                 if not item["audio"].startswith(("https://", "http://")):
                     raise fail(f"{path}/{lang}/audio", "must be an http(s) URL")
                 audio[lang] = item["audio"]
@@ -196,6 +202,7 @@ def load_flow(document: Any, source: str) -> Flow:
         path = f"/questions/{i}"
         if not isinstance(raw, Mapping):
             raise fail(path, "a question must be a mapping")
+        _known_keys(raw, QUESTION_KEYS, path, fail)
         qid = raw.get("id")
         if not isinstance(qid, str) or not _ID.fullmatch(qid):
             raise fail(f"{path}/id", "a lower-case identifier is required")
@@ -222,6 +229,7 @@ def load_flow(document: Any, source: str) -> Flow:
     raw_messages = document.get("messages")
     if not isinstance(raw_messages, Mapping):
         raise fail("/messages", f"required: {', '.join(MESSAGES)}")
+    _known_keys(raw_messages, MESSAGES, "/messages", fail)
     messages = {name: prompt(raw_messages.get(name), f"/messages/{name}") for name in MESSAGES}
     closing = prompt(document.get("closing"), "/closing")
     return Flow(flow_id, SPEC_VERSION, title, langs, tuple(questions), messages, closing)
@@ -245,6 +253,7 @@ def _options(raw, qtype, path, langs, fail, prompt) -> tuple[Option, ...]:
             raise fail(opath, f"duplicate option key {key!r}")
         if not isinstance(spec, Mapping):
             raise fail(opath, "an option must be a mapping with a label")
+        _known_keys(spec, OPTION_KEYS, opath, fail)
         end = spec.get("end")
         if end is not None:
             if end not in (Outcome.REFUSED, Outcome.NOT_ELIGIBLE, Outcome.COMPLETE,
@@ -262,6 +271,16 @@ def _options(raw, qtype, path, langs, fail, prompt) -> tuple[Option, ...]:
         label = prompt(spec.get("label"), f"{opath}/label").text
         options.append(Option(key, label, end, nxt, opt_out))
     return tuple(options)
+
+
+def _known_keys(mapping: Mapping, allowed: tuple[str, ...], path: str, fail) -> None:
+    """A key the format does not know is refused: a misspelt one would be ignored otherwise
+    (`requried: true` would leave consent optional)."""
+    for key in mapping:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise fail(f"{path}/{key}", f"unknown key; {hint}known keys: {', '.join(allowed)}")
 
 
 def _check_graph(questions: list[Question], fail) -> None:

@@ -521,6 +521,33 @@ INVALID = [
     ),
     ("closing-missing", {"/closing": DELETE}, "/closing", "give the prompt in every language"),
     ("closing-missing-language", {"/closing/en": DELETE}, "/closing/en", "missing: text"),
+    # A key the format does not know is refused, never ignored: a typo must not change the survey.
+    ("unknown-top-level-key", {"/question": []}, "/question", "did you mean 'questions'?"),
+    (
+        "misspelt-required",
+        {"/questions/0/requried": True},
+        "/questions/0/requried",
+        "unknown key; did you mean 'required'? known keys: id, type, prompt",
+    ),
+    (
+        "misspelt-option-key",
+        {"/questions/0/options/2/opt_uot": True},
+        "/questions/0/options/2/opt_uot",
+        "did you mean 'opt_out'?",
+    ),
+    (
+        "unknown-message",
+        {"/messages/good_bye": {"vi": "Chào", "en": "Bye"}},
+        "/messages/good_bye",
+        "did you mean 'goodbye'?",
+    ),
+    (
+        "unknown-audio-prompt-key",
+        {"/closing/vi": {"audio": "https://example.org/a.mp3", "txt": "Chào"}},
+        "/closing/vi/txt",
+        "did you mean 'text'?",
+    ),
+    ("unknown-key-no-hint", {"/colour": "blue"}, "/colour", "unknown key; known keys: spec_v"),
 ]
 
 
