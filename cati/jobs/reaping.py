@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
+from cati.domain.job_results import JobResult
 from cati.runtime import Runtime
 from cati.services.console import release_expired_leases
 from cati.services.dialer import close_ended_rounds, list_stuck_attempts, release_unplaced
@@ -23,12 +24,11 @@ class ReapReport:
     errors: int = 0
     leases_returned: int = 0
 
+    def result(self) -> JobResult:
+        return JobResult("reaped", **asdict(self))
+
     def __str__(self) -> str:
-        return (
-            f"{self.reconciled} calls reconciled, {self.still_live} still live, "
-            f"{self.released} never placed and requeued, {self.errors} errors, "
-            f"{self.leases_returned} expired console leases returned"
-        )
+        return str(self.result())
 
 
 def close_rounds(runtime: Runtime) -> int:

@@ -8,8 +8,9 @@ delete stays in the database and is tried again by the next run. Logs carry coun
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
+from cati.domain.job_results import JobResult
 from cati.runtime import Runtime
 from cati.services.retention import erase_closed_rounds, forget_recording, list_pending_recordings
 from cati.telephony.base import Provider, ProviderError
@@ -27,17 +28,11 @@ class RetentionSummary:
     opt_outs_hashed: int = 0
     hotline_messages: int = 0
 
+    def result(self) -> JobResult:
+        return JobResult("erased", **asdict(self))
+
     def __str__(self) -> str:
-        deleted = _count(self.recordings_deleted, "recording") + " deleted"
-        if self.recordings_left:
-            deleted += f" ({self.recordings_left} left for the next run)"
-        return (
-            f"{_count(self.rounds, 'round')} erased: {_count(self.members, 'member')}, "
-            f"{_count(self.cases, 'case')}, {deleted}, "
-            f"{_count(self.opt_outs_hashed, 'opt-out')} kept as "
-            f"{'a hash' if self.opt_outs_hashed == 1 else 'hashes'}, "
-            f"{_count(self.hotline_messages, 'hotline message')}"
-        )
+        return str(self.result())
 
 
 def erase_personal_data(runtime: Runtime, provider: Provider) -> RetentionSummary:
@@ -74,7 +69,3 @@ def erase_personal_data(runtime: Runtime, provider: Provider) -> RetentionSummar
         summary.recordings_deleted += 1
     log.info("retention: %s", summary)
     return summary
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -25,6 +25,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
+from cati.domain.job_results import JobResult
 from cati.jobs import tasks
 from cati.jobs.leadership import Leadership, make_leadership
 from cati.logs import scrub
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class JobSpec:
     name: str
-    run: Callable[[], str]
+    run: Callable[[], str]  # a JobResult, or a plain line (shown as it is)
     trigger: object
 
 
@@ -208,7 +209,7 @@ class SchedulerNode:
         try:
             result = spec.run()
         except Exception as exc:  # recorded and logged; the next run tries again
-            result = f"error: {_describe(exc)}"
+            result = JobResult("error", message=_describe(exc))
             log.exception("job %s failed", spec.name, extra={"job": spec.name})
         else:
             log.info(
@@ -225,20 +226,21 @@ class SchedulerNode:
                     spec.name,
                     ran_at=ran_at,
                     result=result,
+                    data=result.data() if isinstance(result, JobResult) else None,
                     next_run_at=self._next_run_at(spec.name),
                 )
         except SQLAlchemyError as exc:
             log.warning("job %s: result not recorded (%s)", spec.name, type(exc).__name__)
 
-    def _leader_heartbeat(self) -> str:
+    def _leader_heartbeat(self) -> JobResult:
         if not self.leadership.still_held():
             self.lost.set()
-            return "lost the leadership lock"
+            return JobResult("lost_lead")
         self._confirmed_at = time.monotonic()
         with self.runtime.transaction() as session:
             beat(session, self.me, role=LEADER, now=self.runtime.clock())
             record_next_runs(session, {name: self._next_run_at(name) for name in self._triggers})
-        return "ok"
+        return JobResult("ok")
 
     def _next_run_at(self, name: str) -> datetime | None:
         # From the trigger, not the scheduler: a job must not take the scheduler's locks,

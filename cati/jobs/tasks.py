@@ -1,5 +1,6 @@
 """The scheduler's jobs as plain functions: each runs its own short transactions, is safe to
-run twice (or on two machines at once) and returns a one-line summary of what it did."""
+run twice (or on two machines at once) and returns a one-line summary of what it did, as a
+`JobResult` (English, with the figures to say it in Vietnamese)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime, timedelta
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.exc import IntegrityError
 
+from cati.domain.job_results import JobResult
 from cati.domain.weeks import IsoWeek
 from cati.jobs.dialing import dial_pass
 from cati.jobs.reaping import close_rounds, reap
@@ -32,13 +34,13 @@ def week_due(cron: str, now: datetime, tz) -> IsoWeek | None:
     return IsoWeek.containing(fired, tz).shifted(-1)
 
 
-def sample_due_week(runtime: Runtime) -> str:
+def sample_due_week(runtime: Runtime) -> JobResult:
     """Sample last week's round of every flow in CATI_SAMPLING_FLOWS (once per week and flow:
     a round that exists is left as it is)."""
     settings = runtime.settings
     week = week_due(settings.sampling_cron, runtime.clock(), settings.timezone)
     if week is None:
-        return "nothing due"
+        return JobResult("nothing_due")
     done = []
     for flow in settings.sampling_flows:
         options = SamplingOptions(
@@ -60,23 +62,26 @@ def sample_due_week(runtime: Runtime) -> str:
                     now=runtime.clock(),
                     hash_key=settings.opt_out_key,
                 )
-                state = f"sampled, {round_.sampled} members" if created else "already sampled"
-                done.append(f"{flow} round {round_.id} {state}")
+                members = round_.sampled if created else None
+                done.append({"flow": flow, "id": round_.id, "members": members})
         except IntegrityError:
             # Another scheduler sampled the same week and flow a moment ago.
             with runtime.transaction() as session:
-                done.append(f"{flow} round {get_round(session, week, flow).id} already sampled")
-    return f"{week}: " + "; ".join(done)
+                done.append(
+                    {"flow": flow, "id": get_round(session, week, flow).id, "members": None}
+                )
+    return JobResult("sampled", week=str(week), rounds=done)
 
 
-def dial_due(runtime: Runtime, provider: Provider, should_stop: Callable[[], bool]) -> str:
+def dial_due(runtime: Runtime, provider: Provider, should_stop: Callable[[], bool]) -> JobResult:
     """Place the due calls of every open round, inside calling hours only."""
     now = runtime.clock()
     policy = runtime.settings.calling_policy
     if not policy.is_callable_at(now):
         nxt = policy.next_window_start(now)
-        when = "" if nxt is None else f" (next from {nxt.astimezone(policy.tz):%a %d/%m %H:%M})"
-        return "outside calling hours" + when
+        return JobResult(
+            "outside_hours", next_at=None if nxt is None else nxt.astimezone(policy.tz).isoformat()
+        )
     with runtime.transaction() as session:
         round_ids = list_rounds_to_dial(session, now)
     totals = {"placed": 0, "invalid_numbers": 0, "deferred": 0}
@@ -88,21 +93,18 @@ def dial_due(runtime: Runtime, provider: Provider, should_stop: Callable[[], boo
             totals[key] += getattr(report, key)
         if report.at_capacity:
             break
-    return (
-        f"{len(round_ids)} rounds due: {totals['placed']} calls placed, "
-        f"{totals['invalid_numbers']} invalid numbers, {totals['deferred']} deferred"
-    )
+    return JobResult("dialed", rounds=len(round_ids), **totals)
 
 
-def reap_calls(runtime: Runtime, provider: Provider) -> str:
-    return str(reap(runtime, provider))
+def reap_calls(runtime: Runtime, provider: Provider) -> JobResult:
+    return reap(runtime, provider).result()
 
 
-def close_due_rounds(runtime: Runtime) -> str:
-    return f"{close_rounds(runtime)} rounds closed"
+def close_due_rounds(runtime: Runtime) -> JobResult:
+    return JobResult("closed", rounds=close_rounds(runtime))
 
 
-def erase_expired_data(runtime: Runtime, provider: Provider) -> str:
+def erase_expired_data(runtime: Runtime, provider: Provider) -> JobResult:
     from cati.jobs.retention import erase_personal_data
 
-    return str(erase_personal_data(runtime, provider))
+    return erase_personal_data(runtime, provider).result()

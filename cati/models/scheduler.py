@@ -35,4 +35,7 @@ class SchedulerJob(Base):
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_result: Mapped[str | None] = mapped_column(Text)
+    last_result: Mapped[str | None] = mapped_column(Text)  # in English
+    # The same result as a message key and its figures (cati.domain.job_results), for the dashboard
+    # to say in the reader's language; None for a plain line.
+    last_result_data: Mapped[str | None] = mapped_column(Text)

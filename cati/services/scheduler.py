@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from cati.domain.job_results import describe_stored
 from cati.models import SchedulerJob, SchedulerNode
 
 LEADER, STANDBY = "leader", "standby"
@@ -75,12 +76,23 @@ def register_jobs(session: Session, names: Iterable[str]) -> None:
 
 
 def record_job_run(
-    session: Session, name: str, *, ran_at: datetime, result: str, next_run_at: datetime | None
+    session: Session,
+    name: str,
+    *,
+    ran_at: datetime,
+    result: str,
+    next_run_at: datetime | None,
+    data: str | None = None,
 ) -> None:
     session.execute(
         update(SchedulerJob)
         .where(SchedulerJob.name == name)
-        .values(last_run_at=ran_at, last_result=result, next_run_at=next_run_at)
+        .values(
+            last_run_at=ran_at,
+            last_result=result,
+            last_result_data=data,
+            next_run_at=next_run_at,
+        )
     )
 
 
@@ -102,10 +114,16 @@ def get_leader_heartbeat(session: Session, *, now: datetime, heartbeat_s: int) -
 
 
 def scheduler_status(
-    session: Session, *, now: datetime, heartbeat_s: int, job_names: tuple[str, ...]
+    session: Session,
+    *,
+    now: datetime,
+    heartbeat_s: int,
+    job_names: tuple[str, ...],
+    language: str = "en",
 ) -> dict[str, Any]:
     """The `cati scheduler status --json` document: the live leader, the live standbys and
-    every job (in `job_names` order, then any other recorded) with its last and next run."""
+    every job (in `job_names` order, then any other recorded) with its last and next run, and
+    its last result in `language` (the dashboard's; the command's is English)."""
     alive = session.scalars(
         select(SchedulerNode)
         .where(SchedulerNode.heartbeat_at >= now - stale_after(heartbeat_s))
@@ -136,11 +154,15 @@ def scheduler_status(
                 "name": name,
                 "last_run_at": _iso(jobs[name].last_run_at) if name in jobs else None,
                 "next_run_at": _iso(jobs[name].next_run_at) if name in jobs else None,
-                "last_result": jobs[name].last_result if name in jobs else None,
+                "last_result": _result(jobs[name], language) if name in jobs else None,
             }
             for name in names
         ],
     }
+
+
+def _result(job: SchedulerJob, language: str) -> str | None:
+    return describe_stored(job.last_result_data, language) or job.last_result
 
 
 def _iso(moment: datetime | None) -> str | None:

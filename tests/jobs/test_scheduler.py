@@ -222,8 +222,14 @@ def test_a_failing_job_is_recorded_and_runs_again(own_runtime):
             job = session.get(SchedulerJob, "dialing")
             return job and job.last_result
 
-    # Recorded, with the number an error message may quote masked.
+    # Recorded, with the number an error message may quote masked, and in Vietnamese for the
+    # dashboard.
     assert wait_for(lambda: last_result() == "error: RuntimeError: the provider refused [phone]")
+    with own_runtime.transaction() as session:
+        status = scheduler_status(
+            session, now=own_runtime.clock(), heartbeat_s=1, job_names=("dialing",), language="vi"
+        )
+        assert status["jobs"][0]["last_result"] == "lỗi: RuntimeError: the provider refused [phone]"
     error_seen.set()
     assert wait_for(lambda: last_result() == "worked")
     node_.stop.set()

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from cati.domain.job_results import JobResult
 from cati.models import AuditEvent, Member
 from cati.services.scheduler import (
     JOB_NAMES,
@@ -158,15 +159,23 @@ def test_the_dashboard_says_whether_the_scheduler_runs(web, session):
     assert 'data-testid="scheduler-down"' in page and "không gọi điện" in page
     beat(session, NodeInfo("app-1:7:x", "app-1", 7, NOW), role=LEADER, now=NOW)
     register_jobs(session, JOB_NAMES)
-    record_job_run(session, "sampling", ran_at=NOW - timedelta(hours=3),
-           result="2026-W47: mscore round 1 sampled, 431 members",
-           next_run_at=NOW + timedelta(days=7))  # fmt: skip
+    sampled = JobResult("sampled", week="2026-W47", rounds=[{"flow": "mscore", "id": 1,
+                                                             "members": 431}])  # fmt: skip
+    record_job_run(session, "sampling", ran_at=NOW - timedelta(hours=3), result=sampled,
+                   data=sampled.data(), next_run_at=NOW + timedelta(days=7))  # fmt: skip
+    record_job_run(session, "closing", ran_at=NOW, result="a line of an older version",
+                   next_run_at=None)  # fmt: skip
     session.flush()
     page = client.get("/dashboard").get_data(as_text=True)
     assert 'data-testid="scheduler-down"' not in page
     assert "Đang chạy trên máy app-1 (pid 7) từ 23/11 10:00." in page  # local time
     assert "Lấy mẫu hằng tuần</td><td>23/11 07:00</td>" in page
-    assert "<td>30/11 10:00</td><td>2026-W47: mscore round 1 sampled, 431 members</td>" in page
+    # The result in the page's language; a plain line (no figures kept) as it is.
+    assert "<td>30/11 10:00</td><td>2026-W47: mscore đợt 1 đã chọn 431 người</td>" in page
+    assert "<td>a line of an older version</td>" in page
+    assert post(client, "/dashboard", "/language", language="en").status_code == 302
+    page = client.get("/dashboard").get_data(as_text=True)
+    assert "<td>2026-W47: mscore round 1 sampled, 431 members</td>" in page
 
 
 def test_interviewers_cannot_open_the_dashboard(web, session):

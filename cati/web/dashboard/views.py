@@ -11,7 +11,7 @@ from cati.services.reports import ReportError, round_report, rounds_progress
 from cati.services.scheduler import JOB_NAMES, scheduler_status
 from cati.web.auth.roles import role_required
 from cati.web.dashboard import bp
-from cati.web.i18n import t
+from cati.web.i18n import current_language, t
 from cati.web.runtime import get_runtime
 
 
@@ -23,7 +23,11 @@ def rounds():
     with runtime.transaction() as session:
         items = rounds_progress(session)
         scheduler = scheduler_status(
-            session, now=runtime.clock(), heartbeat_s=settings.heartbeat_s, job_names=JOB_NAMES
+            session,
+            now=runtime.clock(),
+            heartbeat_s=settings.heartbeat_s,
+            job_names=JOB_NAMES,
+            language=current_language(),
         )
     return render_template(
         "dashboard/rounds.html", rounds=items, scheduler=scheduler, local=_local(settings.timezone)
