@@ -226,7 +226,6 @@ class SchedulerNode:
                     spec.name,
                     ran_at=ran_at,
                     result=result,
-                    data=result.data() if isinstance(result, JobResult) else None,
                     next_run_at=self._next_run_at(spec.name),
                 )
         except SQLAlchemyError as exc:

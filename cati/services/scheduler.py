@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from cati.domain.job_results import describe_stored
+from cati.domain.job_results import JobResult, describe_stored
 from cati.models import SchedulerJob, SchedulerNode
 
 LEADER, STANDBY = "leader", "standby"
@@ -76,21 +76,17 @@ def register_jobs(session: Session, names: Iterable[str]) -> None:
 
 
 def record_job_run(
-    session: Session,
-    name: str,
-    *,
-    ran_at: datetime,
-    result: str,
-    next_run_at: datetime | None,
-    data: str | None = None,
+    session: Session, name: str, *, ran_at: datetime, result: str, next_run_at: datetime | None
 ) -> None:
+    """Store a job's last run; a `JobResult` keeps its figures too, for the dashboard to say
+    it in the reader's language (a plain line is shown as it is)."""
     session.execute(
         update(SchedulerJob)
         .where(SchedulerJob.name == name)
         .values(
             last_run_at=ran_at,
             last_result=result,
-            last_result_data=data,
+            last_result_data=result.data() if isinstance(result, JobResult) else None,
             next_run_at=next_run_at,
         )
     )

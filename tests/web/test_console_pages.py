@@ -162,7 +162,7 @@ def test_the_dashboard_says_whether_the_scheduler_runs(web, session):
     sampled = JobResult("sampled", week="2026-W47", rounds=[{"flow": "mscore", "id": 1,
                                                              "members": 431}])  # fmt: skip
     record_job_run(session, "sampling", ran_at=NOW - timedelta(hours=3), result=sampled,
-                   data=sampled.data(), next_run_at=NOW + timedelta(days=7))  # fmt: skip
+                   next_run_at=NOW + timedelta(days=7))  # fmt: skip
     record_job_run(session, "closing", ran_at=NOW, result="a line of an older version",
                    next_run_at=None)  # fmt: skip
     session.flush()
