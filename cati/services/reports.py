@@ -172,10 +172,16 @@ def _questions(flow: Flow | None, keys: Mapping[str, Mapping[str | None, int]]) 
     if flow is None:
         return {}
     return {
-        q.id: question_summary(q.type.value, keys.get(q.id, {}))
+        q.id: question_summary(q.type.value, keys.get(q.id, {}), _scale_of(q))
         for q in flow.questions
         if q.type.value in ("scale", "yes_no", "choice")
     }
+
+
+def _scale_of(question) -> tuple[int, int]:
+    """The lowest and highest score of a scale question: its keys, '0' (don't know) aside."""
+    scores = [int(k) for k in question.keys if k.isdigit() and k != "0"]
+    return (min(scores), max(scores)) if scores else (1, 9)
 
 
 def _empty(flow: Flow | None) -> dict[str, Any]:
