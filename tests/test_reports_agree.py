@@ -87,3 +87,35 @@ def test_report_export_and_dashboard_agree(tmp_path, settings):
     assert {o["office_code"]: o["counts"]["complete"] for o in report["offices"]} == {
         code: by_office.get(code, 0) for code in ("CL", "DH", "HL")
     }
+
+
+def test_report_and_dashboard_count_attempted_members_alike(session, settings):
+    """'Attempted' is a member dialled at least once: a call the provider took (ringing or
+    ended) or one with an outcome; the dialer's queued attempt that was never placed is not
+    one, nor an interviewer's claim with nothing recorded yet."""
+    from tests.factories import create_attempt
+
+    round_ = create_round(session)
+    _never_called, queued, ringing, no_answer, complete, invalid, claimed = (
+        create_member(session, round_) for _ in range(7)
+    )
+    create_attempt(session, queued)  # queued by the dialer, never placed
+    create_attempt(session, ringing, call_sid="CA-ringing", status="ringing")
+    create_attempt(session, no_answer, call_sid="CA-na", status="no-answer", outcome="no_answer")
+    create_attempt(session, complete, call_sid="CA-ok", status="completed", outcome="complete")
+    complete.status, complete.disposition = "final", "1.1"
+    # The provider refused the number outright (no call id): it was dialled, and it is final.
+    create_attempt(session, invalid, status="failed", outcome="invalid_number")
+    invalid.status, invalid.disposition = "final", "2.20"
+    create_attempt(session, claimed, status="in-progress").mode = "interviewer"
+    for member in (queued, ringing, claimed):
+        member.status = "in_progress"
+    session.flush()
+
+    report = round_report(session, round_.id, load_flows(settings.flows_dir), TZ)
+    [progress] = [r for r in rounds_progress(session) if r["id"] == round_.id]
+    counts = report["counts"]
+    assert (counts["sampled"], counts["attempted"], counts["contacted"]) == (7, 4, 1)
+    assert (progress["sampled"], progress["attempted"], progress["contacted"]) == (7, 4, 1)
+    assert counts["attempts"] == 3  # the calls that ended
+    assert report["rates"]["call_success_rate"] == 1 / 4

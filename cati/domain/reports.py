@@ -123,27 +123,28 @@ def rates_of(dispositions: Mapping[str | None, int], counts: Mapping[str, int]) 
     }
 
 
-def question_summary(kind: str, keys: Mapping[str | None, int]) -> dict[str, Any]:
+def question_summary(
+    kind: str, keys: Mapping[str | None, int], scale: tuple[int, int] = (1, 9)
+) -> dict[str, Any]:
     """One question's figures from its key counts ('0' is don't know; None, no answer).
 
-    Scale questions: n, dont_know, mean, ci95 (t-interval) and the distribution over 1-9.
-    Yes/no questions: n, dont_know, yes, no, yes_share. Others: n, dont_know and the counts.
+    Scale questions: n, dont_know, mean, ci95 and the distribution over the `scale` (lowest,
+    highest score). Yes/no questions: n, dont_know, yes, no, yes_share. Others: n, dont_know
+    and the counts.
     """
     dont_know = keys.get("0", 0)
     given = {k: n for k, n in keys.items() if k not in (None, "0")}
     n = sum(given.values())
     summary: dict[str, Any] = {"n": n, "dont_know": dont_know}
     if kind == "scale":
-        distribution = {str(score): given.get(str(score), 0) for score in range(1, 10)}
+        low, high = scale
+        distribution = {str(score): given.get(str(score), 0) for score in range(low, high + 1)}
         total = sum(int(k) * c for k, c in distribution.items())
         mean = total / n if n else None
-        ci95 = None
-        if n >= 2:
-            squares = sum(c * (int(k) - mean) ** 2 for k, c in distribution.items())
-            half = t975(n - 1) * math.sqrt(squares / (n - 1)) / math.sqrt(n)
-            ci95 = [round(mean - half, 4), round(mean + half, 4)]
         summary.update(
-            mean=round(mean, 4) if mean is not None else None, ci95=ci95, distribution=distribution
+            mean=round(mean, 4) if mean is not None else None,
+            ci95=mean_interval(distribution, scale),
+            distribution=distribution,
         )
     elif kind == "yes_no":
         yes, no = given.get("1", 0), given.get("2", 0)
@@ -151,3 +152,20 @@ def question_summary(kind: str, keys: Mapping[str | None, int]) -> dict[str, Any
     else:
         summary["keys"] = dict(sorted(given.items()))
     return summary
+
+
+def mean_interval(distribution: Mapping[str, int], scale: tuple[int, int]) -> list[float] | None:
+    """The 95 % t-interval of the mean score, kept inside the `scale`; None under 2 scores.
+
+    With few scores the t-interval reaches past the scale (two scores of 6 and 8 give
+    7 ± 12.706), yet no mean can lie outside it: the interval is clamped to the scale, the
+    plausible values it can speak for.
+    """
+    n = sum(distribution.values())
+    if n < 2:
+        return None
+    mean = sum(int(k) * c for k, c in distribution.items()) / n
+    squares = sum(c * (int(k) - mean) ** 2 for k, c in distribution.items())
+    half = t975(n - 1) * math.sqrt(squares / (n - 1)) / math.sqrt(n)
+    low, high = scale
+    return [round(max(low, mean - half), 4), round(min(high, mean + half), 4)]

@@ -71,6 +71,31 @@ class Turn:
     language: str = "vi"
     question_id: str | None = None
     tries: int = 0
+    # Why a known call was refused, changing nothing (see `_refusal`); None when served.
+    refused: str | None = None
+
+
+CALL_ENDED = "call ended"
+MEMBER_FINAL = "member final"
+UNKNOWN_FLOW = "unknown questionnaire"
+
+
+def _refusal(call: _Call, flows: Mapping[str, Flow]) -> str | None:
+    """Why this call must not be served, or None.
+
+    Twilio's signatures carry no timestamp, so a request for a call that has ended (a final
+    status) or for a member already final is a replay or a late delivery: serving it would
+    reopen the member and store answers on a dead call. A `/ivr/voice` while the attempt is
+    still queued, ringing or in progress is the normal case and is served. A round whose
+    questionnaire has gone from the flows folder cannot be served either.
+    """
+    if call.attempt.status in FINAL_STATUSES:
+        return CALL_ENDED
+    if call.member.status == MemberStatus.FINAL or call.member.disposition is not None:
+        return MEMBER_FINAL
+    if call.round.flow not in flows:
+        return UNKNOWN_FLOW
+    return None
 
 
 def start_turn(
@@ -86,6 +111,8 @@ def start_turn(
     call = _attempt_for(session, attempt_id, call_sid)
     if call is None:
         return Turn([], None)
+    if refused := _refusal(call, flows):
+        return Turn([], None, refused=refused)
     run, member, saved = _run(session, flows, call, tz)
     attempt = call.attempt
     attempt.provider_call_id = call_sid
@@ -110,11 +137,14 @@ def key_turn(
     """A key (or silence) for `question_id` asked for the `tries`-th time.
 
     A request for another question or try than the one being asked is a repeated delivery or
-    a late one: it changes nothing and the current question is asked again.
+    a late one: it changes nothing and the current question is asked again. One for a call
+    that has ended or a member already final changes nothing either (see `_refusal`).
     """
     call = _attempt_for(session, attempt_id, call_sid)
     if call is None:
         return Turn([], None)
+    if refused := _refusal(call, flows):
+        return Turn([], None, refused=refused)
     attempt = call.attempt
     run, member, saved = _run(session, flows, call, tz)
     if run.current is None:
@@ -135,18 +165,37 @@ def recording_turn(
     tz,
     now: datetime,
 ) -> Turn:
-    """A voice comment has been recorded: keep its URL and close the interview."""
+    """A voice comment has been recorded: keep its URL and close the interview.
+
+    A citizen often hangs up instead of pressing '#': the call then ends (and the member is
+    closed by the status callback) before this request arrives. Such a late request is
+    refused like any other, but the recording it brings is still kept on the answer this
+    same call saved, when that answer has none yet and the round's personal data has not
+    been erased (a replay brings the same URL, so it cannot change one already kept).
+    """
     call = _attempt_for(session, attempt_id, call_sid)
     if call is None:
         return Turn([], None)
     attempt = call.attempt
+    refused = _refusal(call, flows)
     answer = session.scalar(
         select(Answer).where(
             Answer.member_id == attempt.member_id, Answer.question_id == question_id
         )
     )
-    if answer is not None and recording_url and not answer.recording_url:
+    late_but_ours = answer is not None and (
+        answer.attempt_id == attempt.id and call.round.erased_at is None
+    )
+    if (
+        answer is not None
+        and recording_url
+        and not answer.recording_url
+        and (refused is None or late_but_ours)
+    ):
         answer.recording_url = recording_url
+    if refused:
+        session.flush()
+        return Turn([], None, refused=refused)
     run, member, saved = _run(session, flows, call, tz)
     return _record(session, attempt, member, run, saved, run.start(), now)
 
@@ -430,7 +479,7 @@ def inbound_turn(
     attempt = session.scalar(select(Attempt).where(Attempt.provider_call_id == call_sid))
     if attempt is None:
         member = _open_membership(session, normalize_phone(caller).e164, now)
-        if member is None:
+        if member is None or session.get(Round, member.round_id).flow not in flows:
             return Turn([], None)
         attempt = Attempt(
             member_id=member.id,

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import tzinfo
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from cati.domain.dispositions import AttemptOutcome, is_human_contact
@@ -28,6 +28,31 @@ class ReportError(LookupError):
 
 
 GROUPINGS = ("round", "offices", "officers", "modes", "interviewers")
+
+
+def is_placed_call():
+    """An attempt that counts as a call: the provider took it (it has a call id), or it has
+    an outcome (an interviewer's call, a number the provider refused as invalid). One the
+    dialer queued but never placed does not count. `attempted` (members dialled at least
+    once, the call success rate's denominator) means this in the report and the dashboard."""
+    return or_(Attempt.provider_call_id.is_not(None), Attempt.outcome.is_not(None))
+
+
+def member_call_totals(*where):
+    """Per member with at least one placed call: `attempts` (calls that ended, with an
+    outcome) and `contacted` (1 when one of them reached a person). Members absent from it
+    were never dialled."""
+    return (
+        select(
+            Attempt.member_id,
+            func.sum(case((Attempt.outcome.is_not(None), 1), else_=0)).label("attempts"),
+            func.max(case((Attempt.outcome.in_(HUMAN_OUTCOMES), 1), else_=0)).label("contacted"),
+        )
+        .join(Member, Member.id == Attempt.member_id)
+        .where(*where, is_placed_call())
+        .group_by(Attempt.member_id)
+        .cte("attempt_totals")
+    )
 
 
 def round_report(
@@ -46,17 +71,7 @@ def round_report(
         raise ReportError(f"no round with id {round_id}")
     flow = flows.get(round_.flow)
     in_round = Member.round_id == round_id
-    totals = (
-        select(
-            Attempt.member_id,
-            func.count().label("attempts"),
-            func.max(case((Attempt.outcome.in_(HUMAN_OUTCOMES), 1), else_=0)).label("contacted"),
-        )
-        .join(Member, Member.id == Attempt.member_id)
-        .where(in_round, Attempt.outcome.is_not(None))
-        .group_by(Attempt.member_id)
-        .cte("attempt_totals")
-    )
+    totals = member_call_totals(in_round)
     # Each member's interviewer: the one who made its latest interviewer call.
     ranked = (
         select(
@@ -79,7 +94,7 @@ def round_report(
             *keys,
             Member.disposition,
             func.count(),
-            func.sum(case((totals.c.attempts > 0, 1), else_=0)),
+            func.count(totals.c.member_id),
             func.sum(func.coalesce(totals.c.contacted, 0)),
             func.sum(func.coalesce(totals.c.attempts, 0)),
         )
@@ -157,10 +172,16 @@ def _questions(flow: Flow | None, keys: Mapping[str, Mapping[str | None, int]]) 
     if flow is None:
         return {}
     return {
-        q.id: question_summary(q.type.value, keys.get(q.id, {}))
+        q.id: question_summary(q.type.value, keys.get(q.id, {}), _scale_of(q))
         for q in flow.questions
         if q.type.value in ("scale", "yes_no", "choice")
     }
+
+
+def _scale_of(question) -> tuple[int, int]:
+    """The lowest and highest score of a scale question: its keys, '0' (don't know) aside."""
+    scores = [int(k) for k in question.keys if k.isdigit() and k != "0"]
+    return (min(scores), max(scores)) if scores else (1, 9)
 
 
 def _empty(flow: Flow | None) -> dict[str, Any]:
@@ -248,13 +269,9 @@ def report_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]
 
 
 def rounds_progress(session: Session) -> list[dict[str, Any]]:
-    """Every round with its progress: sampled → attempted → contacted → complete (one query)."""
-    contacted = (
-        select(Attempt.member_id)
-        .where(Attempt.outcome.in_(HUMAN_OUTCOMES))
-        .group_by(Attempt.member_id)
-        .subquery("contacted_members")
-    )
+    """Every round with its progress: sampled → attempted → contacted → complete (one query),
+    counted as the report counts them (`member_call_totals`)."""
+    totals = member_call_totals()
     rows = session.execute(
         select(
             Round.id,
@@ -263,12 +280,12 @@ def rounds_progress(session: Session) -> list[dict[str, Any]]:
             Round.mode,
             Round.status,
             func.count(Member.id),
-            func.sum(case((Member.attempt_count > 0, 1), else_=0)),
-            func.count(contacted.c.member_id),
+            func.count(totals.c.member_id),
+            func.sum(func.coalesce(totals.c.contacted, 0)),
             func.sum(case((Member.disposition == "1.1", 1), else_=0)),
         )
         .outerjoin(Member, Member.round_id == Round.id)
-        .outerjoin(contacted, contacted.c.member_id == Member.id)
+        .outerjoin(totals, totals.c.member_id == Member.id)
         .group_by(Round.id, Round.week, Round.flow, Round.mode, Round.status)
         .order_by(Round.week.desc(), Round.flow)
     ).all()

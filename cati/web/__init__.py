@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Flask
+from flask import Flask, abort, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -60,6 +60,14 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     from cati.web.dashboard import bp as dashboard_bp
     from cati.web.health import bp as health_bp
     from cati.web.ivr import bp as ivr_bp
+
+    @app.before_request
+    def refuse_oversize_bodies():
+        # Every route answers 413 to a body over MAX_CONTENT_LENGTH, before anything (a
+        # signature or CSRF check, a token, a route that ignores the body) looks at it.
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit is not None and (request.content_length or 0) > limit:
+            abort(413)
 
     csrf.init_app(app)
     csrf.exempt(api_bp)

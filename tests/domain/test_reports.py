@@ -24,12 +24,39 @@ def test_t975_between_table_points_lies_between_them():
 
 def test_scale_summary_by_hand():
     # Scores 9, 9, 8, 7, 7 and one don't know: mean 8.0; s² = (1+1+0+1+1)/4 = 1; s = 1;
-    # half-width = t(4) · s / √5 = 2.776 / 2.2361 = 1.2415.
+    # half-width = t(4) · s / √5 = 2.776 / 2.2361 = 1.2415; 8 + 1.2415 is past 9: kept at 9.
     summary = question_summary("scale", {"9": 2, "8": 1, "7": 2, "0": 1, None: 3})
     assert (summary["n"], summary["dont_know"], summary["mean"]) == (5, 1, 8.0)
-    assert summary["ci95"] == pytest.approx([8 - 1.2415, 8 + 1.2415], abs=1e-3)
+    assert summary["ci95"] == pytest.approx([8 - 1.2415, 9], abs=1e-3)
     assert summary["distribution"] == {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0, "6": 0,
                                        "7": 2, "8": 1, "9": 2}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("keys", "ci95"),
+    [
+        # 6 and 8: mean 7, s = √2, half = t(1) · √2 / √2 = 12.706: [-5.706, 19.706] → [1, 9].
+        ({"6": 1, "8": 1}, [1, 9]),
+        # 1 and 2: mean 1.5, s = 0.7071, half = 12.706 · 0.7071 / 1.4142 = 6.353 → [1, 7.853].
+        ({"1": 1, "2": 1}, [1, 7.853]),
+        # 4, 5, 6: mean 5, s = 1, half = 4.303 / √3 = 2.4844: inside the scale, unchanged.
+        ({"4": 1, "5": 1, "6": 1}, [2.5156, 7.4844]),
+        # 9 and 9: s = 0, the interval is the point.
+        ({"9": 2}, [9, 9]),
+        ({"7": 1}, None),  # one score: no interval
+        ({"0": 3, None: 2}, None),  # no score at all
+    ],
+    ids=["both-ends", "low-end", "inside", "no-spread", "one-score", "none"],
+)
+def test_the_interval_stays_on_the_scale(keys, ci95):
+    summary = question_summary("scale", keys)
+    assert summary["ci95"] == (ci95 if ci95 is None else pytest.approx(ci95, abs=1e-3))
+
+
+def test_the_interval_follows_the_questions_scale():
+    # Scores 1 and 5 on a 1–5 scale: mean 3, s = √8, half = 12.706 · √8 / √2 = 25.412 → [1, 5].
+    summary = question_summary("scale", {"1": 1, "5": 1}, scale=(1, 5))
+    assert summary["ci95"] == [1, 5] and list(summary["distribution"]) == ["1", "2", "3", "4", "5"]
 
 
 def test_scale_summary_with_one_or_no_answer():

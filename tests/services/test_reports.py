@@ -98,6 +98,8 @@ def test_round_counts_rates_and_questions(session, settings, report_round):
     assert rates["call_success_rate"] == pytest.approx(0.8)
     staff = data["questions"]["staff_attitude"]
     assert (staff["n"], staff["mean"]) == (2, 8.0)  # (9 + 7) / 2
+    # s = √2, half = t(1) · √2 / √2 = 12.706: [-4.706, 20.706] kept on the 1–9 scale.
+    assert staff["ci95"] == [1, 9]
     assert data["questions"]["asked_to_return"] == {
         "n": 2,
         "dont_know": 0,

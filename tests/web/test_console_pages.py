@@ -199,6 +199,17 @@ def test_dashboard_highlights_offices_past_the_thresholds(web, session, members)
     assert re.search(r'class="warn" data-testid="unpaid-DH">50.0 %', page)
 
 
+def test_the_dashboard_interval_stays_on_the_scale(web, session, members):
+    from cati.models import Answer
+
+    for member, key in zip(members, ["6", "8"], strict=True):
+        session.add(Answer(member_id=member.id, question_id="overall", value=key, answered_at=NOW))
+    session.flush()
+    client = signed_in(web, session, "minh", "manager")
+    page = client.get(f"/dashboard/rounds/{members[0].round_id}").get_data(as_text=True)
+    assert "<td>7.00</td>" in page and "<td>1.00–9.00</td>" in page  # not -5.71–19.71
+
+
 def test_the_trend_page_compares_weeks(web, session, members):
     client = signed_in(web, session, "minh", "manager")
     page = client.get("/dashboard/trend?to=2026-W48&weeks=4").get_data(as_text=True)

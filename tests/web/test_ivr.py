@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from cati.models import Answer, Attempt, CallEvent, Member, OptOut
 from cati.telephony.signatures import sign
@@ -414,3 +415,219 @@ def test_asking_for_a_person_hands_the_member_to_the_interviewers(call, session,
     assert reload(session, Attempt, call.attempt.id).outcome == "appointment"
     assert (member.status, member.mode, member.disposition) == ("pending", "interviewer", None)
     assert claim_next_case(session, create_user(session, "lan").id, NOW) == member.id
+
+
+# --- A replayed or late webhook never reopens a finished call or member ------------------------
+
+
+def snapshot(session, member, attempt) -> dict:
+    """Everything a webhook could change: the member, the attempt, the answers."""
+    session.expire_all()
+    m, a = session.get(Member, member.id), session.get(Attempt, attempt.id)
+    rows = session.execute(
+        select(Answer.question_id, Answer.value, Answer.attempt_id, Answer.recording_url)
+        .where(Answer.member_id == member.id)
+        .order_by(Answer.question_id)
+    ).all()
+    return {
+        "member": (m.status, m.disposition, m.attempt_count, m.next_call_at, m.mode),
+        "attempt": (a.status, a.outcome, a.question_id, a.tries, a.provider_call_id, a.ended_at),
+        "answers": [tuple(row) for row in rows],
+        "attempts": session.scalar(select(func.count()).select_from(Attempt)),
+    }
+
+
+def failed_invalid_number(call):
+    call.status("failed", 2, SipResponseCode="404")  # final at once: 2.20
+
+
+def no_answer(call):
+    call.status("no-answer", 2)  # the member goes back to the queue, pending
+
+
+def completed_interview(call):
+    call.answer()
+    for key in ["1", "9", "8", "1", "2", "2", "9", "3"]:
+        call.press(key)
+    call.status("completed", 5, CallDuration="95")
+
+
+def dropped_partial(call):
+    call.answer()
+    for key in ["1", "9", "8", "1"]:
+        call.press(key)
+    call.status("completed", 4, CallDuration="50")  # partial: pending, to be called again
+
+
+def refused_before_the_callback(call):
+    call.answer()
+    call.press("2")  # the member is final (2.11); the call's 'completed' is still on its way
+
+
+ENDINGS = {
+    "failed-404": (failed_invalid_number, ("final", "2.20")),
+    "no-answer": (no_answer, ("pending", None)),
+    "completed": (completed_interview, ("final", "1.1")),
+    "partial": (dropped_partial, ("pending", None)),
+    "refused-call-live": (refused_before_the_callback, ("final", "2.11")),
+}
+REPLAYS = {
+    "voice": lambda a: (f"/ivr/voice?attempt={a}", {"CallStatus": "in-progress"}),
+    "gather-consent": lambda a: (
+        f"/ivr/gather?attempt={a}&q=consent&t=0",
+        {"CallStatus": "in-progress", "Digits": "1"},
+    ),
+    "gather-next": lambda a: (
+        f"/ivr/gather?attempt={a}&q=asked_to_return&t=0",
+        {"CallStatus": "in-progress", "Digits": "1"},
+    ),
+    "gather-silence": lambda a: (
+        f"/ivr/gather?attempt={a}&q=consent&t=0",
+        {"CallStatus": "in-progress"},
+    ),
+    "recording": lambda a: (
+        f"/ivr/recording?attempt={a}&q=comment",
+        {"CallStatus": "completed", "RecordingUrl": "https://api.twilio.com/rec/RE-late"},
+    ),
+}
+
+
+@pytest.mark.parametrize("replay", list(REPLAYS))
+@pytest.mark.parametrize("ending", list(ENDINGS))
+def test_a_webhook_after_the_end_changes_nothing(client, settings, session, member, ending, replay):
+    end, (status, disposition) = ENDINGS[ending]
+    call = Call(client, settings, create_attempt(session, member))
+    call.attempt.provider_call_id = call.sid  # placed: the dialer recorded its call id
+    session.flush()
+    end(call)
+    before = snapshot(session, member, call.attempt)
+    assert before["member"][:2] == (status, disposition)
+    path, params = REPLAYS[replay](call.attempt.id)
+    for _ in range(2):  # replayed twice: still nothing
+        twiml = call._turn(call.post(path, **params))
+        assert twiml.hangup and twiml.gather is None and twiml.record is None
+        assert "kết thúc" in twiml.says[0]
+    assert snapshot(session, member, call.attempt) == before
+
+
+def test_a_member_whose_ended_call_was_replayed_is_dialled_again(client, settings, session, member):
+    """The replayed /ivr/voice used to leave the member in_progress, out of every queue."""
+    from cati.services.dialer import claim_next_member
+
+    call = Call(client, settings, create_attempt(session, member, call_sid="CA-noanswer"))
+    call.status("no-answer", 2)
+    call.post(f"/ivr/voice?attempt={call.attempt.id}", CallStatus="in-progress")
+    member = reload(session, Member, member.id)
+    assert member.status == "pending"
+    claimed = claim_next_member(
+        session, member.round_id, settings.calling_policy, member.next_call_at
+    )
+    assert claimed is not None and claimed.member_id == member.id
+
+
+@pytest.mark.parametrize("live", ["queued", "ringing", "in-progress"])
+def test_a_call_still_live_is_served(client, settings, session, member, live):
+    call = Call(client, settings, create_attempt(session, member))
+    if live != "queued":
+        call.attempt.provider_call_id = call.sid
+        session.flush()
+        call.status(live, 1)
+    twiml = call.answer()
+    assert "q=consent" in twiml.gather
+    call.press("1")
+    assert answers(session, member) == {"consent": "1"}
+    assert reload(session, Member, member.id).status == "in_progress"
+
+
+def test_the_recording_of_a_call_hung_up_while_recording_is_kept(call, session, member):
+    """The citizen hangs up instead of pressing '#': 'completed' comes before the recording."""
+    call.answer()
+    for key in ["1", "9", "8", "1", "2", "2", "9"]:
+        call.press(key)
+    twiml = call.press("1")  # leave a comment
+    assert twiml.record and "q=comment" in twiml.record
+    record = twiml.record
+    call.status("completed", 5, CallDuration="120")
+    assert reload(session, Member, member.id).disposition == "1.1"
+    before = snapshot(session, member, call.attempt)
+    url = "https://api.twilio.com/rec/RE1"
+    assert call._turn(call.post(record, RecordingUrl=url, CallStatus="completed")).hangup
+    after = snapshot(session, member, call.attempt)
+    assert (after["member"], after["attempt"]) == (before["member"], before["attempt"])
+    assert ("comment", "1", call.attempt.id, url) in after["answers"]
+    # A replay with another URL (or after erasure) cannot replace or bring it back.
+    call.post(record, RecordingUrl="https://api.twilio.com/rec/RE2", CallStatus="completed")
+    assert snapshot(session, member, call.attempt) == after
+
+
+def test_a_late_recording_is_not_kept_once_the_round_is_erased(call, session, member):
+    from cati.models import Round
+
+    call.answer()
+    for key in ["1", "9", "8", "1", "2", "2", "9", "1"]:
+        call.press(key)
+    record = call.twiml.record
+    call.status("completed", 5, CallDuration="120")
+    round_ = session.get(Round, member.round_id)
+    round_.erased_at = NOW
+    session.flush()
+    before = snapshot(session, member, call.attempt)
+    assert call._turn(call.post(record, RecordingUrl="https://rec/RE1", CallStatus="completed"))
+    assert snapshot(session, member, call.attempt) == before
+
+
+# --- A round whose questionnaire has disappeared ------------------------------------------------
+
+
+@pytest.mark.parametrize("replay", ["voice", "gather-consent", "recording"])
+def test_a_round_whose_flow_is_gone_gets_a_goodbye_and_nothing_changes(
+    client, settings, session, caplog, replay
+):
+    from tests.factories import create_round
+
+    member = create_member(session, create_round(session, flow="gone"))
+    call = Call(client, settings, create_attempt(session, member))
+    before = snapshot(session, member, call.attempt)
+    path, params = REPLAYS[replay](call.attempt.id)
+    response = call.post(path, **params)
+    twiml = call._turn(response)
+    assert twiml.hangup and twiml.gather is None and "Xin lỗi" in twiml.says[0]
+    assert snapshot(session, member, call.attempt) == before
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+def test_the_hotline_does_not_open_a_call_for_a_round_whose_flow_is_gone(
+    client, settings, session, caplog
+):
+    from tests.factories import create_round
+
+    member = create_member(session, create_round(session, flow="gone"))
+    caller = Call(client, settings, type("Inbound", (), {"id": None, "provider_call_id": None})())
+    response = caller.post("/ivr/inbound", From=member.phone, CallStatus="ringing")
+    assert response.status_code == 200
+    assert "chưa tìm thấy" in ET.fromstring(response.data).findtext("Say")
+    assert reload(session, Member, member.id).attempt_count == 0
+    assert session.scalar(select(func.count()).select_from(Attempt)) == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+# --- Oversize bodies ----------------------------------------------------------------------------
+
+OVERSIZE = b"Digits=1&CallSid=" + b"x" * (32 * 1024 * 1024)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/ivr/voice?attempt=1", "/ivr/gather?attempt=1&q=consent&t=0", "/ivr/recording?attempt=1",
+     "/ivr/status", "/ivr/inbound", "/ivr/hotline-message", "/ivr/amd"],
+)  # fmt: skip
+def test_an_oversize_body_is_413_without_a_traceback(app, path, caplog):
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: a fault would be a 500
+    response = app.test_client().post(
+        path,
+        data=OVERSIZE,
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": "whatever"},
+    )
+    assert response.status_code == 413
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]

@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 
 from flask import Response, abort, request
+from werkzeug.exceptions import HTTPException
 
 from cati.services.flows import load_flows
 from cati.services.ivr import (
+    UNKNOWN_FLOW,
     Turn,
     apply_call_status,
     apply_machine_detection,
@@ -30,6 +32,8 @@ from cati.web.runtime import get_runtime
 
 log = logging.getLogger(__name__)
 SORRY = "Xin lỗi, hiện chúng tôi chưa thể tiếp tục cuộc gọi. Xin cảm ơn và hẹn gọi lại sau."
+# A replayed or late request for a call that has ended, or for a survey already finished.
+ENDED = "Cuộc khảo sát này đã kết thúc. Xin cảm ơn ông bà. Xin chào."
 
 
 @bp.before_request
@@ -75,9 +79,19 @@ def _signed_urls(public_url: str, proxy_fix: int) -> list[str]:
 
 @bp.errorhandler(Exception)
 def polite_goodbye(error):
-    if getattr(error, "code", None) in (403, 405):
+    if isinstance(error, HTTPException) and (error.code or 500) < 500:
+        # The request's own fault (a bad signature, an oversize or unreadable body): its 4xx,
+        # one log line and no traceback; the body may not even be readable.
+        if error.code not in (403, 405):
+            log.warning(
+                "ivr: refused a request on %s: %s %s",
+                request.path,
+                error.code,
+                error.name,
+                extra={"path": request.path},
+            )
         return error
-    sid = request.form.get("CallSid")
+    sid = _form_value("CallSid")
     log.exception(
         "ivr: failed on %s (call %s)",
         request.path,
@@ -220,6 +234,16 @@ def _turn(use_case, on_unknown=lambda: goodbye_twiml(SORRY)) -> Response:
         turn: Turn = use_case(
             session, load_flows(settings.flows_dir), settings.timezone, runtime.clock()
         )
+        if turn.refused:
+            sid = request.form.get("CallSid")
+            log.info(
+                "ivr: refused %s (call %s): %s, nothing changed",
+                request.path,
+                sid,
+                turn.refused,
+                extra={"call_sid": sid, "attempt_id": _attempt_arg(), "path": request.path},
+            )
+            return _twiml(goodbye_twiml(SORRY if turn.refused == UNKNOWN_FLOW else ENDED))
         if turn.attempt is None:
             return _twiml(on_unknown())
         attempt_id = turn.attempt.id
@@ -236,6 +260,14 @@ def _turn(use_case, on_unknown=lambda: goodbye_twiml(SORRY)) -> Response:
 
 def _twiml(xml: str) -> Response:
     return Response(xml, mimetype="text/xml")
+
+
+def _form_value(name: str) -> str | None:
+    """A form value for a log line, or None when the body cannot be read."""
+    try:
+        return request.form.get(name)
+    except Exception:  # the body is what failed: the log line must not fail too
+        return None
 
 
 def _attempt_arg() -> int | None:
