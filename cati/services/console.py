@@ -29,6 +29,8 @@ from cati.services.ivr import case_context, record_opt_out_choice, save_answer
 from cati.services.users import record_audit
 
 LEASE = timedelta(minutes=20)
+# The longest notes an interviewer may keep on a call (stored on the attempt and the member).
+MAX_NOTES_LENGTH = 2000
 # What an interviewer can record for a call; "interrupted" becomes partial or break-off.
 CONSOLE_OUTCOMES = (
     "complete",
@@ -47,6 +49,22 @@ CONSOLE_OUTCOMES = (
 
 class ConsoleError(ValueError):
     """Something the interviewer asked cannot be done; the message says why."""
+
+
+class TextTooLongError(ConsoleError):
+    """Free text longer than its limit: `field`, its `length` and the `limit`, in characters."""
+
+    def __init__(self, field: str, length: int, limit: int) -> None:
+        super().__init__(f"{field}: {length} characters, at most {limit} are kept")
+        self.field, self.length, self.limit = field, length, limit
+
+
+def check_notes(notes: str | None) -> str | None:
+    """The notes as stored (trimmed, None when empty), or `TextTooLongError` over the limit."""
+    notes = (notes or "").strip()
+    if len(notes) > MAX_NOTES_LENGTH:
+        raise TextTooLongError("notes", len(notes), MAX_NOTES_LENGTH)
+    return notes or None
 
 
 def _in_console_queue():
@@ -421,9 +439,11 @@ def record_outcome(
     'complete' needs the questionnaire finished; 'interrupted' becomes partial or break-off by
     the answers given; 'appointment' needs a time inside calling hours before the round ends.
     The member then gets its next call or its final disposition, and the lease is released.
+    Notes longer than `MAX_NOTES_LENGTH` are refused (`TextTooLongError`) before anything changes.
     """
     if outcome not in CONSOLE_OUTCOMES:
         raise ConsoleError(f"unknown outcome {outcome!r}")
+    notes = check_notes(notes)
     member = _held(session, member_id, user_id, now)
     attempt = _open_attempt(session, member_id, user_id)
     round_ = session.get(Round, member.round_id)
