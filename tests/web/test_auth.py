@@ -730,6 +730,13 @@ def test_with_redis_every_worker_shares_the_count(web_runtime, users):
     assert from_address(second, address, "an").status_code == 429
 
 
+@pytest.mark.loopback
+def test_when_redis_does_not_answer_each_worker_counts_on_its_own(web_runtime, users):
+    client = limited_app(web_runtime, "2/minute", redis_url="redis://127.0.0.1:1/0").test_client()
+    codes = [from_address(client, "10.0.0.1", "lan").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]  # not a 500: the limit still holds, in memory
+
+
 def test_rate_limit_settings():
     assert Settings.from_env({}).login_rate_limit == "10/minute;50/hour"
     assert Settings.from_env({"CATI_LOGIN_RATE_LIMIT": "5 per minute"}).login_rate_limit == (
