@@ -379,7 +379,7 @@ def save_answers(
     pending = {q: (v or "").strip() for q, v in submitted.items() if (v or "").strip()}
     for question_id in pending:
         if question_id not in {q.id for q in flow.questions}:
-            raise ConsoleError(f"{question_id}: no such question in {flow.id}")
+            raise ConsoleError(f"{_shown(question_id)}: no such question in {flow.id}")
     # Answers saved earlier come back with the form: unchanged ones are left alone, a changed
     # one is a correction (still a valid key for its question).
     changes: dict[str, str | None] = {}
@@ -412,11 +412,16 @@ def save_answers(
     return saved
 
 
+def _shown(text: str, limit: int = 40) -> str:
+    """Typed text quoted back in a message, cut short: a message never grows with the input."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _check_key(question, key: str) -> None:
     declines_comment = question.type is QuestionType.RECORD and key.isdigit()
     if key not in question.keys and not declines_comment:
         raise ConsoleError(
-            f"{question.id}: {key!r} is not an answer to this question "
+            f"{question.id}: {_shown(key)!r} is not an answer to this question "
             f"(valid: {', '.join(question.keys)})"
         )
 

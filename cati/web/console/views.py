@@ -214,4 +214,5 @@ def _local_datetime(text: str, tz) -> datetime | None:
     try:
         return datetime.fromisoformat(text).replace(tzinfo=tz)
     except ValueError:
-        raise ConsoleError(t("console.bad_appointment", value=text)) from None
+        shown = text if len(text) <= 40 else text[:39] + "…"
+        raise ConsoleError(t("console.bad_appointment", value=shown)) from None
