@@ -63,6 +63,9 @@ class Settings:
     insecure_cookies: bool = False
     proxy_fix: int = 0  # how many proxies in front set X-Forwarded-* (0: trust none)
     log_format: str = "text"  # text | json: one line per event either way
+    session_hours: int = 12  # a web session ends after this long without a request
+    login_rate_limit: str = "10/minute;50/hour"  # failed sign-ins per client address
+    redis_url: str | None = field(default=None, repr=False)  # rate-limit counters (several workers)
     # The scheduler (`cati scheduler`)
     sampling_cron: str = "0 7 * * mon"  # local time
     sampling_flows: tuple[str, ...] = ("mscore",)
@@ -122,6 +125,9 @@ class Settings:
             insecure_cookies=_flag(env, "CATI_INSECURE_COOKIES"),
             proxy_fix=_int(env, "CATI_PROXY_FIX", 0, minimum=0),
             log_format=_choice(env, "CATI_LOG_FORMAT", ("text", "json")),
+            session_hours=_int(env, "CATI_SESSION_HOURS", 12, minimum=1),
+            login_rate_limit=_rate_limit(env, "CATI_LOGIN_RATE_LIMIT", cls.login_rate_limit),
+            redis_url=_redis_url(env),
             sampling_cron=_cron(env, "CATI_SAMPLING_CRON", cls.sampling_cron, timezone),
             sampling_flows=_names(env, "CATI_SAMPLING_FLOWS", cls.sampling_flows),
             **_sampling_size(env),
@@ -304,6 +310,29 @@ def _secret_key(env: Mapping[str, str]) -> str | None:
         raise SettingsError(
             "CATI_SECRET_KEY: too short, use at least 16 random characters "
             "(or leave it unset to keep a generated one in instance/secret_key)"
+        )
+    return raw or None
+
+
+def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
+    """Flask-Limiter's notation, `10/minute;50/hour` (several limits separated by `;`)."""
+    from limits import parse_many
+
+    raw = " ".join(env.get(name, "").split()) or default
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: not a rate limit like '10/minute;50/hour': {raw!r}") from None
+    return raw
+
+
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("CATI_REDIS_URL", "").strip()
+    if raw and not re.fullmatch(r"(rediss?|redis\+unix)://\S+", raw):
+        # Not quoted back: the value may hold a password, and this message reaches logs.
+        raise SettingsError(
+            "CATI_REDIS_URL: not a Redis URL like redis://127.0.0.1:6379/0 "
+            "(rediss:// for TLS, redis+unix:///path for a socket)"
         )
     return raw or None
 

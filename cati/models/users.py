@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from enum import StrEnum
 
@@ -17,6 +18,10 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+def new_session_token() -> str:
+    return secrets.token_hex(16)
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -28,6 +33,9 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Carried in every session of this account (and checked at each request): a new value,
+    # given at sign-out, a password change or disabling, ends every session signed in before.
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
 
 
 class AuditEvent(Base):

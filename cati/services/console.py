@@ -29,6 +29,8 @@ from cati.services.ivr import case_context, record_opt_out_choice, save_answer
 from cati.services.users import record_audit
 
 LEASE = timedelta(minutes=20)
+# The longest notes an interviewer may keep on a call (stored on the attempt and the member).
+MAX_NOTES_LENGTH = 2000
 # What an interviewer can record for a call; "interrupted" becomes partial or break-off.
 CONSOLE_OUTCOMES = (
     "complete",
@@ -47,6 +49,22 @@ CONSOLE_OUTCOMES = (
 
 class ConsoleError(ValueError):
     """Something the interviewer asked cannot be done; the message says why."""
+
+
+class TextTooLongError(ConsoleError):
+    """Free text longer than its limit: `field`, its `length` and the `limit`, in characters."""
+
+    def __init__(self, field: str, length: int, limit: int) -> None:
+        super().__init__(f"{field}: {length} characters, at most {limit} are kept")
+        self.field, self.length, self.limit = field, length, limit
+
+
+def check_notes(notes: str | None) -> str | None:
+    """The notes as stored (trimmed, None when empty), or `TextTooLongError` over the limit."""
+    notes = (notes or "").strip()
+    if len(notes) > MAX_NOTES_LENGTH:
+        raise TextTooLongError("notes", len(notes), MAX_NOTES_LENGTH)
+    return notes or None
 
 
 def _in_console_queue():
@@ -361,7 +379,7 @@ def save_answers(
     pending = {q: (v or "").strip() for q, v in submitted.items() if (v or "").strip()}
     for question_id in pending:
         if question_id not in {q.id for q in flow.questions}:
-            raise ConsoleError(f"{question_id}: no such question in {flow.id}")
+            raise ConsoleError(f"{_shown(question_id)}: no such question in {flow.id}")
     # Answers saved earlier come back with the form: unchanged ones are left alone, a changed
     # one is a correction (still a valid key for its question).
     changes: dict[str, str | None] = {}
@@ -394,11 +412,16 @@ def save_answers(
     return saved
 
 
+def _shown(text: str, limit: int = 40) -> str:
+    """Typed text quoted back in a message, cut short: a message never grows with the input."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _check_key(question, key: str) -> None:
     declines_comment = question.type is QuestionType.RECORD and key.isdigit()
     if key not in question.keys and not declines_comment:
         raise ConsoleError(
-            f"{question.id}: {key!r} is not an answer to this question "
+            f"{question.id}: {_shown(key)!r} is not an answer to this question "
             f"(valid: {', '.join(question.keys)})"
         )
 
@@ -421,9 +444,11 @@ def record_outcome(
     'complete' needs the questionnaire finished; 'interrupted' becomes partial or break-off by
     the answers given; 'appointment' needs a time inside calling hours before the round ends.
     The member then gets its next call or its final disposition, and the lease is released.
+    Notes longer than `MAX_NOTES_LENGTH` are refused (`TextTooLongError`) before anything changes.
     """
     if outcome not in CONSOLE_OUTCOMES:
         raise ConsoleError(f"unknown outcome {outcome!r}")
+    notes = check_notes(notes)
     member = _held(session, member_id, user_id, now)
     attempt = _open_attempt(session, member_id, user_id)
     round_ = session.get(Round, member.round_id)

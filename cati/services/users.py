@@ -4,6 +4,10 @@ Passwords are stored as werkzeug hashes, never in clear and never in the audit t
 `MAX_FAILED_LOGINS` wrong passwords in a row an account is locked for `LOCKOUT`; while it is
 locked no password is even checked. Every outcome of a sign-in is audited; a failure for an
 unknown username is audited without the name typed (it may be a mistyped password).
+
+Each account has a `session_token` that every web session signed in to it carries; signing
+out, changing the password and disabling the account give it a new one (`end_sessions`), which
+ends every session signed in before, on every browser.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from cati.models import AuditEvent, Role, User
+from cati.models.users import new_session_token
 
 # werkzeug's scrypt (n=2**15): about a tenth of a second per check, by design.
 PASSWORD_HASH_METHOD = "scrypt"
@@ -37,6 +42,7 @@ LOGIN_FAILED = "login_failed"
 LOGOUT = "logout"
 USER_ADDED = "user_added"
 USER_DISABLED = "user_disabled"
+PASSWORD_CHANGED = "password_changed"
 
 
 class UserInputError(ValueError):
@@ -114,6 +120,7 @@ def create_user(
         failed_logins=0,
         locked_until=None,
         created_at=now,
+        session_token=new_session_token(),
     )
     try:
         with session.begin_nested():
@@ -136,9 +143,30 @@ def disable_user(session: Session, username: str, *, now: datetime) -> bool:
     if not user.active:
         return False
     user.active = False
+    end_sessions(user)
     session.flush()
     record_audit(session, None, USER_DISABLED, details={"username": user.username}, now=now)
     return True
+
+
+def change_password(
+    session: Session, username: str, password: str, *, now: datetime, by: int | None = None
+) -> User:
+    """Set a new password (checked as for a new account) and end the account's sessions."""
+    user = find_user(session, username)
+    if user is None:
+        raise UserInputError(f"no user named {username!r}")
+    check_password(password)
+    user.password_hash = generate_password_hash(password, method=PASSWORD_HASH_METHOD)
+    end_sessions(user)
+    session.flush()
+    record_audit(session, by, PASSWORD_CHANGED, details={"username": user.username}, now=now)
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """End every web session signed in to `user` (they carry the token being replaced)."""
+    user.session_token = new_session_token()
 
 
 def is_locked(user: User, now: datetime) -> bool:
@@ -183,6 +211,11 @@ def authenticate(
 
 
 def record_logout(session: Session, user_id: int, *, now: datetime) -> AuditEvent:
+    """Audit a sign-out and end the account's sessions: a cookie copied before stops working."""
+    user = session.get(User, user_id, with_for_update=True)
+    if user is not None:
+        end_sessions(user)
+        session.flush()
     return record_audit(session, user_id, LOGOUT, now=now)
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Flask, abort, request
+from flask import Flask, abort, g, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -15,6 +18,39 @@ from cati.runtime import Runtime
 # Every form posted to the application carries a CSRF token, except the machine-facing
 # blueprints (the API authenticates with a bearer token, the IVR with Twilio signatures).
 csrf = CSRFProtect()
+
+# Sent with every response. The pages load only their own scripts and styles (no inline
+# <script>, <style> or style=), so the policy allows nothing else; nobody may frame them.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, except that a response may leave the cookie alone
+    (`g.cati_keep_session_cookie`, set by the page refusing a form without a valid CSRF token)."""
+
+    def save_session(self, app, session, response) -> None:
+        from cati.web.auth.views import KEEP_SESSION_COOKIE
+
+        if g.get(KEEP_SESSION_COOKIE):
+            return
+        super().save_session(app, session, response)
 
 
 def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | None = None) -> Flask:
@@ -52,6 +88,13 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
             app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n
         )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.session_interface = SessionInterface()
+
+    @app.after_request
+    def security_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
     from cati.web import i18n
     from cati.web.api import bp as api_bp
@@ -79,6 +122,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     app.register_blueprint(health_bp)
     i18n.init_app(app)
     init_auth(app)
+    _limit_sign_ins(app, settings)
 
     @app.get("/")
     def index():
@@ -92,3 +136,27 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
         return redirect("/login")
 
     return app
+
+
+def _limit_sign_ins(app: Flask, settings: Settings) -> None:
+    """Failed sign-ins per client address (behind CATI_PROXY_FIX proxies, the forwarded one)
+    are limited to CATI_LOGIN_RATE_LIMIT; past it, `POST /login` answers 429 unchecked.
+
+    The counters live in this process, or in Redis (CATI_REDIS_URL) shared by every worker;
+    if Redis stops answering, each worker counts on its own until it is back.
+    """
+    limiter = Limiter(
+        key_func=get_remote_address,
+        storage_uri=settings.redis_url or "memory://",
+        strategy="moving-window",
+        headers_enabled=True,
+        in_memory_fallback_enabled=bool(settings.redis_url),
+        key_prefix="cati",
+    )
+    limiter.init_app(app)
+    app.view_functions["auth.login"] = limiter.limit(
+        settings.login_rate_limit,
+        methods=["POST"],
+        # A sign-in that succeeds redirects; everything else counts.
+        deduct_when=lambda response: response.status_code != 302,
+    )(app.view_functions["auth.login"])

@@ -16,10 +16,12 @@ from cati.services.users import (
     MAX_FAILED_LOGINS,
     UserInputError,
     authenticate,
+    change_password,
     create_user,
     disable_user,
     list_users,
     record_audit,
+    record_logout,
 )
 from tests.conftest import NOW
 from tests.factories import create_member
@@ -230,3 +232,43 @@ def test_record_audit_with_a_member_and_details(session, lan):
 def test_record_audit_refuses_a_bad_action(session, action):
     with pytest.raises(ValueError, match="audit action"):
         record_audit(session, None, action, now=NOW)
+
+
+# --------------------------------------------------------------------------------------------
+# ending sessions: a new session token
+# --------------------------------------------------------------------------------------------
+
+
+def test_every_account_has_its_own_session_token(session, lan):
+    minh = create_user(session, "minh", PASSWORD, "manager", now=NOW)
+    assert len(lan.session_token) == 32 and len(minh.session_token) == 32
+    assert lan.session_token != minh.session_token
+
+
+def test_signing_out_disabling_and_a_new_password_each_replace_the_token(session, lan):
+    tokens = [lan.session_token]
+    record_logout(session, lan.id, now=NOW)
+    tokens.append(lan.session_token)
+    change_password(session, "LAN", "một mật khẩu mới", now=NOW)
+    tokens.append(lan.session_token)
+    disable_user(session, "lan", now=NOW)
+    tokens.append(lan.session_token)
+    assert len(set(tokens)) == 4
+    assert [e.action for e in audit(session)][-3:] == [
+        "logout",
+        "password_changed",
+        "user_disabled",
+    ]
+
+
+def test_a_new_password_is_checked_hashed_and_audited_without_itself(session, lan):
+    with pytest.raises(UserInputError, match="password too short"):
+        change_password(session, "lan", "short", now=NOW)
+    with pytest.raises(UserInputError, match="no user named 'ghost'"):
+        change_password(session, "ghost", "một mật khẩu mới", now=NOW)
+    change_password(session, "lan", "một mật khẩu mới", now=NOW)
+    assert check_password_hash(lan.password_hash, "một mật khẩu mới")
+    assert not authenticate(session, "lan", PASSWORD, now=NOW).ok
+    [event] = audit(session, "password_changed")
+    assert details(event) == {"username": "lan"}
+    assert "mới" not in event.details

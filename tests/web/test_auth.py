@@ -531,3 +531,300 @@ def test_web_settings_from_the_environment():
         Settings.from_env({"CATI_SECRET_KEY": "short"})
     with pytest.raises(SettingsError, match="CATI_INSECURE_COOKIES"):
         Settings.from_env({"CATI_INSECURE_COOKIES": "maybe"})
+
+
+# --------------------------------------------------------------------------------------------
+# sessions end on the server: sign-out, a new password, disabling, inactivity
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def anywhere(web) -> Flask:
+    """`/t/any`: a page any signed-in user may open."""
+
+    @web.get("/t/any")
+    @role_required()
+    def anyone():
+        return "ok"
+
+    return web
+
+
+def kept_copy(web: Flask, client):
+    """Another browser holding a copy of `client`'s session cookie, as an attacker would."""
+    other = web.test_client()
+    other.set_cookie("session", client.get_cookie("session").value)
+    return other
+
+
+def signed_in_status(client) -> int:
+    return client.get("/t/any").status_code
+
+
+def test_a_cookie_kept_from_before_logout_opens_nothing_afterwards(anywhere, browser, users):
+    login(browser, "lan")
+    copy = kept_copy(anywhere, browser)
+    assert signed_in_status(copy) == 200
+    browser.post("/logout")
+    assert signed_in_status(copy) == 302
+    assert copy.get("/console").headers["Location"].startswith("/login")
+    assert copy.post("/console/next").headers["Location"].startswith("/login")
+    # Signing in again opens a new session; the old cookie stays dead.
+    login(browser, "lan")
+    assert (signed_in_status(browser), signed_in_status(copy)) == (200, 302)
+
+
+def test_a_new_password_or_disabling_ends_every_session(anywhere, browser, session, users):
+    login(browser, "lan")
+    other = anywhere.test_client()
+    login(other, "lan")
+    users_service.change_password(session, "lan", "một mật khẩu mới", now=NOW)
+    assert (signed_in_status(browser), signed_in_status(other)) == (302, 302)
+
+    login(browser, "minh")
+    disable_user(session, "minh", now=NOW)
+    users_service.create_user(session, "minh2", PASSWORD, "manager", now=NOW)
+    assert signed_in_status(browser) == 302
+
+
+def test_a_session_ends_after_twelve_hours_without_a_request(anywhere, browser, users, clock):
+    login(browser, "lan")
+    for hours in (11, 22, 33):  # in use all along: it lives on
+        clock.now = NOW + timedelta(hours=hours, minutes=59)
+        assert signed_in_status(browser) == 200
+    clock.now += timedelta(hours=12)
+    assert signed_in_status(browser) == 302
+    clock.now += timedelta(minutes=1)
+    assert signed_in_status(browser) == 302  # ended for good, not just that once
+
+
+def test_a_thirty_day_old_cookie_is_refused(anywhere, browser, users, clock):
+    login(browser, "lan")
+    copy = kept_copy(anywhere, browser)
+    clock.now = NOW + timedelta(days=30)
+    assert signed_in_status(copy) == 302
+
+
+def test_the_idle_time_is_a_setting(settings, session_factory, clock, users):
+    runtime = Runtime(replace(settings, session_hours=1), session_factory, clock=clock)
+    app = create_app(runtime, NO_CSRF)
+    app.add_url_rule("/t/any", "any", role_required()(lambda: "ok"))
+    client = app.test_client()
+    login(client, "lan")
+    clock.now = NOW + timedelta(minutes=59)
+    assert signed_in_status(client) == 200
+    clock.now += timedelta(hours=1)
+    assert signed_in_status(client) == 302
+    assert Settings.from_env({"CATI_SESSION_HOURS": "8"}).session_hours == 8
+    assert Settings.from_env({}).session_hours == 12
+    with pytest.raises(SettingsError, match="CATI_SESSION_HOURS"):
+        Settings.from_env({"CATI_SESSION_HOURS": "0"})
+
+
+def test_a_session_without_the_accounts_token_is_not_signed_in(anywhere, browser, users):
+    """Sessions from before tokens (a bare user id), or with a made-up token, are refused."""
+    for user_id in (str(users["interviewer"].id), f"{users['interviewer'].id}:guess"):
+        with browser.session_transaction() as session:
+            session.update({"_user_id": user_id, "_fresh": True, "seen": NOW.timestamp()})
+        assert signed_in_status(browser) == 302
+
+
+def test_no_remember_me_cookie_is_set(browser, users):
+    response = login(browser, "lan")
+    cookies = " ".join(response.headers.getlist("Set-Cookie"))
+    assert "remember_token" not in cookies and "session=" in cookies
+
+
+# --------------------------------------------------------------------------------------------
+# sign-in rate limit per client
+# --------------------------------------------------------------------------------------------
+
+
+def limited_app(web_runtime, limit: str = "3/minute", **settings) -> Flask:
+    runtime = replace(
+        web_runtime,
+        settings=replace(web_runtime.settings, login_rate_limit=limit, **settings),
+    )
+    return create_app(runtime, NO_CSRF)
+
+
+def from_address(client, address: str, username: str, password: str = "wrong password"):
+    return client.post(
+        "/login",
+        data={"username": username, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_failed_sign_ins_are_limited_per_client_whatever_the_account(web_runtime, session, users):
+    client = limited_app(web_runtime).test_client()
+    for name in ("lan", "minh", "an"):  # one try on each account
+        assert from_address(client, "10.0.0.1", name).status_code == 200
+    refused = from_address(client, "10.0.0.1", "lan", PASSWORD)  # even the right password
+    assert refused.status_code == 429
+    html = text(refused)
+    assert "Có quá nhiều lần đăng nhập từ máy này" in html and html_lang(html) == "vi"
+    assert int(refused.headers["Retry-After"]) > 0
+    assert audit(session, "login") == []
+    # Reading the page is not limited; no account was locked, and another client signs in.
+    assert client.get("/login", environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 200
+    assert from_address(client, "10.0.0.2", "lan", PASSWORD).status_code == 302
+
+
+def test_successful_sign_ins_do_not_count(web_runtime, users):
+    client = limited_app(web_runtime).test_client()
+    for _ in range(5):
+        assert from_address(client, "10.0.0.1", "lan", PASSWORD).status_code == 302
+        client.post("/logout")
+    assert from_address(client, "10.0.0.1", "lan").status_code == 200
+
+
+def test_the_rate_limited_page_is_in_the_users_language(web_runtime, users):
+    client = limited_app(web_runtime, "1/minute").test_client()
+    client.post("/language", data={"language": "en"})
+    from_address(client, "10.0.0.1", "lan")
+    refused = from_address(client, "10.0.0.1", "lan")
+    assert refused.status_code == 429
+    assert "Too many sign-in attempts from this computer" in text(refused)
+
+
+def test_behind_a_proxy_the_forwarded_address_is_the_client(web_runtime, users):
+    def attempt(client, forwarded_for):
+        return client.post(
+            "/login",
+            data={"username": "lan", "password": "wrong password"},
+            headers={"X-Forwarded-For": forwarded_for},
+        ).status_code
+
+    proxied = limited_app(web_runtime, "1/minute", proxy_fix=1).test_client()
+    assert [attempt(proxied, ip) for ip in ("203.0.113.1", "203.0.113.2", "203.0.113.1")] == [
+        200, 200, 429]  # fmt: skip
+    direct = limited_app(web_runtime, "1/minute").test_client()  # X-Forwarded-For not believed
+    assert [attempt(direct, ip) for ip in ("203.0.113.1", "203.0.113.2")] == [200, 429]
+
+
+def redis_reachable(url: str = "redis://127.0.0.1:6379/0") -> bool:
+    try:
+        import redis
+
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except Exception:
+        return False
+
+
+@pytest.mark.loopback
+@pytest.mark.skipif(not redis_reachable(), reason="no Redis on 127.0.0.1:6379")
+def test_with_redis_every_worker_shares_the_count(web_runtime, users):
+    import secrets
+
+    # Two workers (two applications) counting in the same Redis; an address of this run only,
+    # so counts left by an earlier run do not matter.
+    address = f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.{secrets.randbelow(256)}"
+    url = "redis://127.0.0.1:6379/0"
+    first, second = (
+        limited_app(web_runtime, "2/minute", redis_url=url).test_client() for _ in range(2)
+    )
+    assert from_address(first, address, "lan").status_code == 200
+    assert from_address(second, address, "minh").status_code == 200
+    assert from_address(first, address, "an").status_code == 429
+    assert from_address(second, address, "an").status_code == 429
+
+
+@pytest.mark.loopback
+def test_when_redis_does_not_answer_each_worker_counts_on_its_own(web_runtime, users):
+    client = limited_app(web_runtime, "2/minute", redis_url="redis://127.0.0.1:1/0").test_client()
+    codes = [from_address(client, "10.0.0.1", "lan").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]  # not a 500: the limit still holds, in memory
+
+
+def test_rate_limit_settings():
+    assert Settings.from_env({}).login_rate_limit == "10/minute;50/hour"
+    assert Settings.from_env({"CATI_LOGIN_RATE_LIMIT": "5 per minute"}).login_rate_limit == (
+        "5 per minute"
+    )
+    with pytest.raises(SettingsError, match="CATI_LOGIN_RATE_LIMIT"):
+        Settings.from_env({"CATI_LOGIN_RATE_LIMIT": "often"})
+    assert Settings.from_env({}).redis_url is None
+    redis_url = "redis://:s3cret@127.0.0.1:6379/0"
+    settings = Settings.from_env({"CATI_REDIS_URL": redis_url})
+    assert settings.redis_url == redis_url and "s3cret" not in repr(settings)
+    with pytest.raises(SettingsError, match="CATI_REDIS_URL") as error:
+        Settings.from_env({"CATI_REDIS_URL": "http://:s3cret@127.0.0.1"})
+    assert "s3cret" not in str(error.value)
+
+
+# --------------------------------------------------------------------------------------------
+# a refused form (CSRF) leaves the session alone
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_cross_site_form_refused_for_csrf_leaves_the_session_cookie_alone(web_runtime, users):
+    app = add_test_page(create_app(web_runtime, WITH_CSRF))
+    client = app.test_client()
+    login(client, "lan", csrf_token=csrf_token(text(client.get("/login"))))
+    # A form auto-submitted by another site arrives without the cookie (SameSite=Lax) ...
+    cross_site = app.test_client()
+    refused = cross_site.post("/logout")
+    assert refused.status_code == 400
+    assert "Biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng tải lại trang" in text(refused)
+    # ... and its answer must not set one: the browser would drop the signed-in cookie for it.
+    assert refused.headers.getlist("Set-Cookie") == []
+    assert 'name="csrf_token"' not in text(refused)  # no form whose token nobody keeps
+    assert client.get("/t/page").status_code == 200
+    assert 'data-testid="current-user"' in text(client.get("/t/page"))
+
+
+def test_a_stale_form_is_refused_in_the_users_language_and_keeps_them_signed_in(
+    web_runtime, users, clock
+):
+    app = add_test_page(create_app(web_runtime, WITH_CSRF))
+    client = app.test_client()
+    login(client, "lan", csrf_token=csrf_token(text(client.get("/login"))))
+    page = text(client.get("/t/page"))
+    client.post("/language", data={"language": "en", "csrf_token": csrf_token(page)})
+    clock.now = NOW + timedelta(hours=1)  # whatever the request would renew in the session
+    refused = client.post("/logout", data={"csrf_token": "expired"})
+    assert refused.status_code == 400
+    assert "The form has expired or is not valid. Please reload the page" in text(refused)
+    assert refused.headers.getlist("Set-Cookie") == []
+    assert 'data-testid="current-user"' in text(client.get("/t/page"))
+
+
+# --------------------------------------------------------------------------------------------
+# security headers and the content security policy
+# --------------------------------------------------------------------------------------------
+
+
+def test_every_response_carries_the_security_headers(anywhere, browser, users):
+    login(browser, "lan")
+    for response in (
+        browser.get("/login"),
+        browser.get("/t/any"),
+        browser.get("/console"),
+        browser.get("/static/cati.css"),
+        browser.get("/no-such-page"),
+        browser.post("/api/cases", json=[]),
+    ):
+        headers = response.headers
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "same-origin"
+        csp = headers["Content-Security-Policy"]
+        policy = dict(part.partition(" ")[::2] for part in csp.split("; "))
+        assert policy["script-src"] == policy["style-src"] == "'self'"
+        assert policy["default-src"] == "'self'" and policy["frame-ancestors"] == "'none'"
+
+
+def test_templates_have_no_inline_scripts_or_styles():
+    from cati.web.auth.views import ERROR_PAGE
+
+    folder = Path(__file__).resolve().parents[2] / "cati" / "web" / "templates"
+    sources = {str(p.relative_to(folder)): p.read_text() for p in folder.rglob("*.html")}
+    sources["ERROR_PAGE"] = ERROR_PAGE
+    assert len(sources) > 5
+    for name, source in sources.items():
+        assert not re.search(r"\sstyle\s*=", source), name
+        assert "<style" not in source, name
+        assert not re.search(r"\son[a-z]+\s*=", source), name  # onclick= and friends
+        for tag in re.findall(r"<script\b[^>]*>", source):
+            assert "src=" in tag or 'type="application/json"' in tag, (name, tag)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from cati.domain.job_results import JobResult
-from cati.models import AuditEvent, Member
+from cati.models import Answer, Attempt, AuditEvent, Member
 from cati.services.scheduler import (
     JOB_NAMES,
     LEADER,
@@ -215,3 +215,63 @@ def test_the_trend_page_compares_weeks(web, session, members):
     page = client.get("/dashboard/trend?to=2026-W48&weeks=4").get_data(as_text=True)
     assert 'data-testid="trend"' in page and "2026-W47" in page and "2026-W45..2026-W48" in page
     assert client.get("/dashboard/trend?to=nonsense").status_code == 400
+
+
+def test_notes_over_the_limit_are_refused_in_vietnamese_and_the_form_comes_back(
+    web, session, members
+):
+    client = signed_in(web, session)
+    case_url = post(client, "/console", "/console/next").headers["Location"]
+    notes = "gọi lại sau <14 giờ> " + "x" * 2000
+    response = post(
+        client, case_url, f"{case_url}/save",
+        outcome="busy", notes=notes, appointment_at="2026-11-23T15:00", **{"answer-consent": "1"},
+    )  # fmt: skip
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert f"Ghi chú dài {len(notes.strip())} ký tự, vượt quá giới hạn 2000 ký tự" in page
+    # What was typed is all there to shorten and save again.
+    assert "gọi lại sau &lt;14 giờ&gt; " + "x" * 2000 + "</textarea>" in page
+    assert '<option value="busy" selected>' in page
+    assert 'value="2026-11-23T15:00"' in page
+    assert re.search(r'name="answer-consent"[^>]*value="1"', page)
+    # And nothing was written: no answer, no outcome, no notes.
+    session.expire_all()
+    member = session.get(Member, members[0].id)
+    assert (member.status, member.notes) == ("in_progress", None)
+    assert session.scalars(select(Answer)).all() == []
+    assert session.scalars(select(Attempt.outcome)).all() == [None]
+
+    ok = post(client, case_url, f"{case_url}/save", outcome="busy", notes="y" * 2000)
+    assert ok.status_code == 302
+    session.expire_all()
+    assert session.get(Member, members[0].id).notes == "y" * 2000
+
+
+def test_the_notes_limit_is_said_in_english_too(web, session, members):
+    client = signed_in(web, session)
+    post(client, "/console", "/language", language="en", next="/console")
+    case_url = post(client, "/console", "/console/next").headers["Location"]
+    response = post(client, case_url, f"{case_url}/save", outcome="busy", notes="z" * 2001)
+    assert response.status_code == 422
+    assert "The notes are 2001 characters long, over the limit of 2000" in response.get_data(
+        as_text=True
+    )
+    page = client.get(case_url).get_data(as_text=True)
+    json = client.post(
+        f"{case_url}/save",
+        data={"outcome": "busy", "notes": "z" * 2001},
+        headers={"Accept": "application/json", "X-CSRFToken": token(page)},
+    )
+    assert json.status_code == 422 and "over the limit of 2000" in json.json["error"]
+
+
+def test_a_refused_value_is_quoted_back_cut_short(web, session, members):
+    client = signed_in(web, session)
+    case_url = post(client, "/console", "/console/next").headers["Location"]
+    for field in ("answer-consent", "appointment_at"):
+        data = {field: "7" * 100_000, "outcome": "appointment" if field == "appointment_at" else ""}
+        response = post(client, case_url, f"{case_url}/save", **data)
+        assert response.status_code == 422
+        error = re.search(r'data-testid="error">([^<]*)<', response.get_data(as_text=True))[1]
+        assert "7" * 39 + "…" in error and len(error) < 200

@@ -1,4 +1,5 @@
-"""Sign-in and sign-out pages, and the pages shown for a refused request (403, bad CSRF)."""
+"""Sign-in and sign-out pages, and the pages shown for a refused request (403, bad CSRF, too
+many sign-ins)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import (
     Flask,
     flash,
+    g,
     redirect,
     render_template,
     render_template_string,
@@ -19,7 +21,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 
 from cati.services.users import LOCKOUT, MAX_FAILED_LOGINS, authenticate, record_logout
-from cati.web.auth import CurrentUser, bp
+from cati.web.auth import CurrentUser, bp, mark_seen
 from cati.web.auth.roles import current_user_id, home_path, local_path
 from cati.web.i18n import SESSION_KEY as LANGUAGE_KEY
 from cati.web.i18n import t
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # Blueprints that answer machines, not people: their errors stay as they are.
 MACHINE_BLUEPRINTS = ("api", "ivr")
+# Set on `g` when the response must not touch the session cookie (see `csrf_failed`).
+KEEP_SESSION_COOKIE = "cati_keep_session_cookie"
 
 ERROR_PAGE = """{% extends "base.html" %}
 {% block title %}{{ heading }} – {{ t("app.name") }}{% endblock %}
@@ -69,6 +73,7 @@ def login():
 
     _fresh_session()  # a new session at each sign-in: nothing carried over but the language
     login_user(identity)
+    mark_seen(runtime.clock().timestamp())
     return redirect(next_path or home_path(identity.role))
 
 
@@ -96,7 +101,17 @@ def register_error_pages(app: Flask) -> None:
                 "(browsers do not send them back): serve over https, or set "
                 "CATI_INSECURE_COOKIES=1 for local development"
             )
-        return _error_page(t("auth.error.csrf_title"), t("auth.error.csrf"), 400)
+        # A cross-site form arrives without the session cookie (SameSite=Lax): a page that
+        # saved a session here would replace the visitor's cookie with an anonymous one and
+        # sign them out. The refusal leaves the cookie alone, whatever came with it.
+        g.setdefault(KEEP_SESSION_COOKIE, True)
+        return _error_page(t("auth.error.csrf_title"), t("auth.error.csrf"), 400, bare=True)
+
+    @app.errorhandler(429)
+    def too_many_requests(error):
+        if request.blueprint in MACHINE_BLUEPRINTS:
+            return error
+        return _error_page(t("auth.error.rate_limited_title"), t("auth.error.rate_limited"), 429)
 
     @app.errorhandler(403)
     def forbidden(error):
@@ -110,8 +125,10 @@ def _login_page(next_path: str | None, username: str = "", error: str | None = N
     return html, 200
 
 
-def _error_page(heading: str, message: str, status: int):
-    return render_template_string(ERROR_PAGE, heading=heading, message=message), status
+def _error_page(heading: str, message: str, status: int, *, bare: bool = False):
+    """`bare`: without the top bar's forms, whose tokens would live in an unsaved session."""
+    html = render_template_string(ERROR_PAGE, heading=heading, message=message, bare=bare)
+    return html, status
 
 
 def _fresh_session() -> None:

@@ -9,6 +9,8 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from cati.services.console import (
     CONSOLE_OUTCOMES,
     ConsoleError,
+    TextTooLongError,
+    check_notes,
     claim_next_case,
     get_case,
     interviewer_stats,
@@ -55,7 +57,13 @@ def next_case():
 
 @bp.get("/case/<int:member_id>")
 @role_required(*CONSOLE_ROLES)
-def case(member_id: int, phone: str | None = None, error: str | None = None):
+def case(
+    member_id: int,
+    phone: str | None = None,
+    error: str | None = None,
+    typed: dict[str, object] | None = None,
+):
+    """The case screen; `typed`: what the form held when it was refused, shown again."""
     runtime = get_runtime()
     settings = runtime.settings
     with runtime.transaction() as session:
@@ -75,6 +83,7 @@ def case(member_id: int, phone: str | None = None, error: str | None = None):
         case=view,
         phone=phone,
         error=error,
+        typed=typed or {},
         outcomes=CONSOLE_OUTCOMES,
         tz=settings.timezone,
     )
@@ -104,7 +113,16 @@ def save(member_id: int):
         if key.startswith("answer-")
     }
     outcome = request.form.get("outcome", "").strip()
+    wants_json = request.accept_mimetypes.best == "application/json"
+    typed = {
+        "answers": answers,
+        "outcome": outcome,
+        "appointment_at": request.form.get("appointment_at", ""),
+        "notes": request.form.get("notes", ""),
+    }
     try:
+        if outcome or not wants_json:  # the notes are kept with an outcome: checked first
+            check_notes(typed["notes"])
         appointment = _local_datetime(request.form.get("appointment_at", ""), settings.timezone)
         flows = load_flows(settings.flows_dir)
         # The answers are committed on their own first: a refused outcome loses nothing typed.
@@ -126,17 +144,20 @@ def save(member_id: int):
                     current_user_id(),
                     outcome,
                     appointment_at=appointment,
-                    notes=request.form.get("notes", "").strip(),
+                    notes=typed["notes"],
                     flows=flows,
                     policy=settings.calling_policy,
                     tz=settings.timezone,
                     now=runtime.clock(),
                 )
     except ConsoleError as exc:
-        if request.accept_mimetypes.best == "application/json":
-            return jsonify(error=str(exc)), 422
-        return case(member_id, error=str(exc)), 422
-    if request.accept_mimetypes.best == "application/json":
+        message = str(exc)
+        if isinstance(exc, TextTooLongError):
+            message = t("console.notes_too_long", length=exc.length, limit=exc.limit)
+        if wants_json:
+            return jsonify(error=message), 422
+        return case(member_id, error=message, typed=typed), 422
+    if wants_json:
         return jsonify(saved=True)
     if outcome:
         flash(t("console.saved_outcome", outcome=t(f"outcome.{stored}")), "success")
@@ -193,4 +214,5 @@ def _local_datetime(text: str, tz) -> datetime | None:
     try:
         return datetime.fromisoformat(text).replace(tzinfo=tz)
     except ValueError:
-        raise ConsoleError(t("console.bad_appointment", value=text)) from None
+        shown = text if len(text) <= 40 else text[:39] + "…"
+        raise ConsoleError(t("console.bad_appointment", value=shown)) from None
