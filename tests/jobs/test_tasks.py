@@ -199,3 +199,25 @@ def test_sampling_made_up_late_calls_for_the_whole_calling_period(runtime, sessi
     assert "sampled, 15 members" in tasks.sample_due_week(sunday)
     round_ = session.scalar(select(Round))
     assert round_.calling_ends_at == local(2026, 12, 13, 22, 0)
+
+
+def test_dialing_skips_a_round_whose_questionnaire_is_gone(runtime, session, caplog):
+    """One warning line for that round, and the other rounds are dialed all the same."""
+    gone = create_round(session, week="2026-W46", flow="removed")
+    create_member(session, gone)
+    kept = create_round(session)
+    create_member(session, kept)
+    provider = SimulatedProvider()
+    view = at(runtime, local(2026, 11, 24, 9), max_cps=1000.0)
+    result = tasks.dial_due(view, provider, lambda: False)
+    assert result == (
+        "2 rounds due: 1 calls placed, 0 invalid numbers, 0 deferred, "
+        "1 skipped (questionnaire missing or invalid)"
+    )
+    assert result.params["skipped"] == 1
+    [line] = [r for r in caplog.records if r.name == "cati.jobs.tasks"]
+    assert line.levelname == "WARNING" and f"round {gone.id}: no call placed" in line.message
+    assert line.exc_info is None
+    assert [call.to for _, call in provider.placed] == [
+        session.scalar(select(Member.phone).where(Member.round_id == kept.id))
+    ]
