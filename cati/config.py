@@ -76,7 +76,7 @@ class Settings:
     dial_interval_s: int = 30
     reap_interval_s: int = 60
     retention_days: int = 180
-    round_calling_days: int = 14  # a new round is called until this long after its week
+    round_calling_days: int = 14  # a new round is called this long after its week (or sampling)
     retention_cron: str = "30 2 * * *"  # local time
     heartbeat_s: int = 10
 

@@ -4,6 +4,8 @@ real, signed /ivr/* webhooks over HTTP, as Twilio would, with a realistic mix of
 `run_simulation` is the demo's engine: it runs the web application on loopback, then dials
 a round pass after pass on a simulated clock (each pass two and a half hours after the last,
 inside calling hours), so that retries, spacing and round closing all play out in seconds.
+`answering_on_loopback` is what `cati dial` uses with simulated telephony: the same web
+application on loopback, and citizens who answer each call as it is placed, in real time.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from http.client import HTTPException
@@ -173,10 +176,15 @@ class AnsweringCitizens(SimulatedProvider):
         self.token = token
         self.rng = random.Random(seed)
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="citizen")
+        self.answered: Counter = Counter()  # behaviours of the calls answered to their end
 
     def close(self) -> None:
         """Drop the calls not picked up yet; the ones under way end as they end."""
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def finish(self) -> None:
+        """Wait until every call placed so far has been answered to its end."""
+        self.pool.shutdown(wait=True)
 
     def place_call(self, call: CallRequest) -> str:
         sid = super().place_call(call)
@@ -189,13 +197,59 @@ class AnsweringCitizens(SimulatedProvider):
     def _answer(self, citizen: Citizen) -> None:
         time.sleep(RING_S)  # the dialer records the placed call meanwhile, as with Twilio
         try:
-            citizen.live()
+            result = citizen.live()
         except (OSError, HTTPException) as exc:  # the web server went away: the reaper settles
             log.warning("simulated citizen: call %s cut (%s)", citizen.sid, type(exc).__name__)
+        else:
+            with self._lock:
+                self.answered[result.behaviour] += 1
         finally:
             # Whatever the webhooks saw, the call itself is over (as Twilio would report).
             with self._lock:
                 self.states[citizen.sid] = replace(self.states[citizen.sid], status="completed")
+
+
+@contextmanager
+def loopback_webhooks(runtime: Runtime, **settings_changes) -> Iterator[Runtime]:
+    """Serve the web application on a free loopback port for as long as the block runs; yield
+    the runtime it serves, whose public URL is that port (and `settings_changes` applied)."""
+    from cati.web import create_app
+
+    werkzeug = logging.getLogger("werkzeug")
+    level = werkzeug.level
+    werkzeug.setLevel(logging.WARNING)  # one line per request is noise here
+    app_runtime = replace(runtime)
+    server = make_server("127.0.0.1", 0, create_app(app_runtime), threaded=True)
+    # The application reads its settings at each request: the port is known only now.
+    app_runtime.settings = replace(
+        runtime.settings, public_url=f"http://127.0.0.1:{server.server_port}", **settings_changes
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield app_runtime
+    finally:
+        server.shutdown()
+        thread.join()
+        werkzeug.setLevel(level)
+
+
+@contextmanager
+def answering_on_loopback(
+    runtime: Runtime, *, seed: int | None = None, concurrency: int = 8
+) -> Iterator[tuple[Runtime, AnsweringCitizens]]:
+    """Simulated telephony without a web server of one's own (`cati dial`): the web
+    application on loopback, and a provider whose citizens answer every call placed through
+    its signed webhooks, at once. Yields the runtime to dial with and the provider; on leaving,
+    every call placed has been answered to its end."""
+    with loopback_webhooks(runtime) as app_runtime:
+        citizens = AnsweringCitizens(
+            app_runtime.settings.webhook_token, seed=seed, concurrency=concurrency
+        )
+        try:
+            yield app_runtime, citizens
+        finally:
+            citizens.finish()
 
 
 @dataclass
@@ -226,33 +280,25 @@ def run_simulation(
     3. The clock then moves on 2.5 hours (to the next calling window when outside one), until
        no member is pending or the round's calling period is over.
     """
-    from cati.web import create_app
-
-    # One line per request or per call placed is noise here: the passes are reported instead.
-    quieted = {name: logging.getLogger(name) for name in ("werkzeug", "cati.jobs.dialing")}
-    levels = {name: logger.level for name, logger in quieted.items()}
-    for logger in quieted.values():
-        logger.setLevel(logging.WARNING)
+    # One line per call placed is noise here: the passes are reported instead.
+    dialing_log = logging.getLogger("cati.jobs.dialing")
+    level = dialing_log.level
+    dialing_log.setLevel(logging.WARNING)
     clock = {"now": start}
     provider = SimulatedProvider()
-    app_runtime = replace(runtime, clock=lambda: clock["now"])
-    app = create_app(app_runtime)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    settings = replace(
-        runtime.settings,
-        public_url=f"http://127.0.0.1:{server.server_port}",
-        max_cps=1000.0,
-        max_concurrent_calls=10_000,
-    )
-    app_runtime.settings = settings
+    simulated = replace(runtime, clock=lambda: clock["now"])
     rng = random.Random(seed)
     behaviours: Counter = Counter()
     calls = requests = passes = 0
-    policy = settings.calling_policy
     try:
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        with (
+            loopback_webhooks(
+                simulated, max_cps=1000.0, max_concurrent_calls=10_000
+            ) as app_runtime,
+            ThreadPoolExecutor(max_workers=concurrency) as pool,
+        ):
+            settings = app_runtime.settings
+            policy = settings.calling_policy
             for passes in range(1, max_passes + 1):
                 dial_pass(app_runtime, provider, round_id, sleep=lambda _s: None)
                 placed = list(provider.placed)
@@ -273,10 +319,7 @@ def run_simulation(
                 nxt = clock["now"] + timedelta(hours=2, minutes=30)
                 clock["now"] = policy.next_window_start(nxt) or nxt
     finally:
-        server.shutdown()
-        thread.join()
-        for name, logger in quieted.items():
-            logger.setLevel(levels[name])
+        dialing_log.setLevel(level)
     with app_runtime.transaction() as session:
         dispositions = _count(session, Member.disposition, round_id)
         statuses = _count(session, Attempt.outcome, round_id, Attempt)

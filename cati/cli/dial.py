@@ -8,46 +8,102 @@ from datetime import timedelta
 import click
 from sqlalchemy import func, select
 
-from cati.cli.common import get_runtime
+from cati.cli.common import echo_json, get_runtime
 from cati.config import SettingsError
-from cati.jobs.dialing import DialerError, dial_pass
+from cati.domain.calling import idle_reasons
+from cati.jobs.dialing import DialerError, RoundFlowError, check_round_flow, dial_pass
 from cati.models import Attempt, Member, Round
+from cati.services.dialer import get_round_queue
 from cati.telephony import make_provider
 
 
 @click.command()
 @click.option("--round", "round_id", required=True, type=int, help="The round to dial.")
 @click.option("--once", is_flag=True, help="One pass: place every call due now, then exit.")
-def dial(round_id: int, once: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def dial(round_id: int, once: bool, as_json: bool) -> None:
     """Place the calls that are due, within calling hours and the provider's limits.
 
     Without --once the command keeps dialing (waiting while the concurrency limit is reached)
-    until no member is due.
+    until no member is due. When no call is placed, one line per reason says why: outside
+    calling hours or a holiday (and when the next window opens), the round's calling period
+    over, the concurrency limit, nobody due (and when the next member is).
+
+    With CATI_TELEPHONY=simulated, simulated citizens answer each call through the real
+    webhooks, served on loopback for the while (`cati simulate` plays a whole round out).
+    Exits 1 when the provider refuses the calls or the round's questionnaire is missing.
     """
     runtime = get_runtime()
+    settings = runtime.settings
     with runtime.transaction() as session:
         if session.get(Round, round_id) is None:
             raise click.BadParameter(f"no round with id {round_id}", param_hint="--round")
     try:
-        provider = make_provider(runtime.settings)
+        check_round_flow(runtime, round_id)
+        provider = make_provider(settings)
+    except RoundFlowError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None
-    totals = {"placed": 0, "invalid_numbers": 0, "deferred": 0}
+    answered = None
     try:
-        while True:
-            report = dial_pass(runtime, provider, round_id)
-            for key in totals:
-                totals[key] += getattr(report, key)
-            if once or not report.at_capacity:
-                break
-            time.sleep(1.0)
+        if settings.telephony == "simulated":
+            from cati.simulator import answering_on_loopback
+
+            with answering_on_loopback(runtime) as (dial_runtime, citizens):
+                totals, at_capacity = _dial_round(dial_runtime, citizens, round_id, once)
+            answered = dict(citizens.answered.most_common())
+        else:
+            totals, at_capacity = _dial_round(runtime, provider, round_id, once)
     except DialerError as exc:
         click.echo(f"error: the provider refuses our calls: {exc}", err=True)
         raise SystemExit(1) from None
+    except RoundFlowError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+    reasons = []
+    if not totals["placed"] or at_capacity:
+        with runtime.transaction() as session:
+            now = runtime.clock()
+            queue = get_round_queue(
+                session,
+                session.get(Round, round_id),
+                settings.calling_policy,
+                now,
+                settings.max_concurrent_calls,
+            )
+        reasons = idle_reasons(settings.calling_policy, queue, now)
+    if as_json:
+        data = {"round": round_id, **totals, "reasons": [r.as_dict() for r in reasons]}
+        if answered is not None:
+            data["simulated_citizens"] = answered
+        echo_json(data)
+        return
     click.echo(
         f"round {round_id}: {totals['placed']} calls placed, "
         f"{totals['invalid_numbers']} invalid numbers, {totals['deferred']} deferred"
     )
+    if answered:
+        click.echo(
+            "simulated citizens answered through the webhooks: "
+            + ", ".join(f"{k} {v}" for k, v in answered.items())
+        )
+    for reason in reasons:
+        click.echo(f"  - {reason.message}")
+
+
+def _dial_round(runtime, provider, round_id: int, once: bool) -> tuple[dict[str, int], bool]:
+    """Dialing passes until nothing is due (or one, with --once): the totals, and whether the
+    last pass stopped at the concurrency limit."""
+    totals = {"placed": 0, "invalid_numbers": 0, "deferred": 0}
+    while True:
+        report = dial_pass(runtime, provider, round_id)
+        for key in totals:
+            totals[key] += getattr(report, key)
+        if once or not report.at_capacity:
+            return totals, report.at_capacity
+        time.sleep(1.0)
 
 
 @click.command()
@@ -77,6 +133,13 @@ def simulate(round_id: int, seed: int, concurrency: int) -> None:
         round_ = session.get(Round, round_id)
         if round_ is None:
             raise click.BadParameter(f"no round with id {round_id}", param_hint="--round")
+    try:
+        check_round_flow(runtime, round_id)
+    except RoundFlowError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+    with runtime.transaction() as session:
+        round_ = session.get(Round, round_id)
         # From the Monday after the week, or on from the round's latest call if it has any.
         latest = session.scalar(
             select(func.max(Attempt.started_at))

@@ -5,12 +5,17 @@ from __future__ import annotations
 import click
 
 from cati.cli.common import echo_json, get_runtime
+from cati.domain.flow import FlowError
 from cati.domain.weeks import IsoWeek
 from cati.models import Round
+from cati.services.flows import find_flow, flow_files
 from cati.services.rounds import (
     MAX_SEED,
+    RoundInUse,
     SamplingError,
     SamplingOptions,
+    delete_round,
+    get_round,
     list_rounds,
     round_as_dict,
     sample_round,
@@ -70,7 +75,8 @@ def rounds_sample(
 ) -> None:
     """Create the round of an ISO week: a stratified sample of eligible citizens.
 
-    Sampling a week that already has a round for this flow creates nothing and shows it.
+    Sampling a week that already has a round for this flow creates nothing and shows it; a
+    week that has not ended yet, or a flow that is not in CATI_FLOWS_DIR, is refused.
     """
     if rate is not None and size is not None:
         raise click.UsageError("give --rate or --size, not both")
@@ -86,6 +92,8 @@ def rounds_sample(
     )
     try:
         with runtime.transaction() as session:
+            if get_round(session, week, flow) is None:
+                _check_flow(flow, runtime.settings.flows_dir)
             round_, created = sample_round(
                 session,
                 week,
@@ -143,6 +151,50 @@ def rounds_show(round_id: int, as_json: bool) -> None:
         click.echo("members: " + ", ".join(data["members"]))
 
 
+@rounds.command("delete")
+@click.argument("round_id", type=int)
+def rounds_delete(round_id: int) -> None:
+    """Delete a round sampled by mistake, with its members.
+
+    Only a round nobody has called yet: once a member has a call attempt (or an interviewer
+    has opened a case), the round is kept and the command exits 2 saying why.
+    """
+    from cati.jobs.tasks import week_due
+
+    runtime = get_runtime()
+    settings = runtime.settings
+    with runtime.transaction() as session:
+        round_ = session.get(Round, round_id)
+        if round_ is None:
+            raise click.BadParameter(f"no round with id {round_id}", param_hint="ROUND_ID")
+        week, flow = round_.week, round_.flow
+        try:
+            removed = delete_round(session, round_, runtime.clock())
+        except RoundInUse as exc:
+            raise click.UsageError(str(exc)) from None
+    click.echo(f"round {round_id} ({week}, {flow}) deleted with its {removed} members")
+    due = week_due(settings.sampling_cron, runtime.clock(), settings.timezone)
+    if str(due) == week and flow in settings.sampling_flows:
+        click.echo(
+            f"note: a running scheduler samples {week} for {flow} again within the hour "
+            "(CATI_SAMPLING_CRON, CATI_SAMPLING_FLOWS)"
+        )
+
+
+def _check_flow(name: str, folder) -> None:
+    """Exit 2 unless `name` is a valid flow of the flows folder, naming the known ones."""
+    known = sorted({path.stem for path in flow_files(folder)}) if folder.is_dir() else []
+    if name not in known:
+        raise click.BadParameter(
+            f"no flow named {name!r} in {folder} (known: {', '.join(known) or 'none'})",
+            param_hint="--flow",
+        )
+    try:
+        find_flow(name, folder)
+    except FlowError as exc:
+        raise click.BadParameter(f"flow {name!r} is invalid: {exc}", param_hint="--flow") from None
+
+
 def _summary(round_: Round) -> dict:
     return {
         key: getattr(round_, key)
@@ -156,6 +208,7 @@ def _print_round(data: dict) -> None:
         f"status {data['status']}  seed {data['seed']}"
     )
     click.echo(f"  {data['week_start'][:16]} → {data['week_end'][:16]} (local time)")
+    click.echo(f"  calling period ends {data['calling_ends_at'][:16]} (local time)")
     click.echo(f"  {'office':<14} {'frame':>7} {'eligible':>9} {'sampled':>8}  name")
     for office in data["offices"]:
         click.echo(

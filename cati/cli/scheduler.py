@@ -24,7 +24,8 @@ def scheduler(ctx: click.Context) -> None:
       dialing    every CATI_DIAL_INTERVAL_S seconds (30), inside calling hours
       reaping    every CATI_REAP_INTERVAL_S seconds (60): stuck calls, expired console leases
       closing    as often: rounds past their calling period (CATI_ROUND_CALLING_DAYS, 14,
-                 after their week) get final dispositions and are closed
+                 after their week, or after sampling if later) get final dispositions and
+                 are closed
       retention  CATI_RETENTION_CRON (02:30 daily): erase names, numbers and recordings
                  CATI_RETENTION_DAYS (180) days after a round closed
       heartbeat  every CATI_SCHEDULER_HEARTBEAT_S seconds (10)

@@ -333,3 +333,127 @@ class CallingPolicy:
                 if index != skipped_window:
                     return at
         return None
+
+
+# --- the calling period of a round ------------------------------------------------------------
+
+
+def calling_period_end(week_end_at: datetime, sampled_at: datetime, calling_days: int) -> datetime:
+    """When a round's calls stop: `calling_days` after its week ends or after it was sampled,
+    whichever is later (a week sampled late still gets its whole calling period)."""
+    start = max(_utc(week_end_at, "week_end_at"), _utc(sampled_at, "sampled_at"))
+    return start + timedelta(days=calling_days)
+
+
+# --- why a dialing pass placed nothing ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RoundQueue:
+    """What the dialer sees of one round at one moment (counts of its robot members)."""
+
+    is_open: bool  # the round's status: open, not closed yet
+    calling_ends_at: datetime
+    due_now: int  # robot members that may be called now
+    next_due_at: datetime | None  # the earliest later due time of a robot member
+    in_progress: int  # members with a call under way
+    with_interviewers: int  # members not final in the interviewers' queue
+    live_calls: int  # robot calls under way, every round
+    max_concurrent_calls: int
+
+
+@dataclass(frozen=True)
+class IdleReason:
+    """One reason why no call is being placed: a code, an English line and its figures
+    (instants as ISO 8601 local time)."""
+
+    code: str
+    message: str
+    details: Mapping[str, str | int | None] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, str | int | None]:
+        return {"code": self.code, "message": self.message, **self.details}
+
+
+def _local(moment: datetime, tz: tzinfo) -> str:
+    return f"{moment.astimezone(tz):%a %d/%m/%Y %H:%M}"
+
+
+def _iso(moment: datetime | None, tz: tzinfo) -> str | None:
+    return None if moment is None else moment.astimezone(tz).isoformat()
+
+
+def idle_reasons(policy: CallingPolicy, queue: RoundQueue, now: datetime) -> list[IdleReason]:
+    """Why no call of this round can be placed at `now`, one reason each, most final first.
+
+    1. The calling period is over (or the round is closed): that says it all.
+    2. Today is a holiday, or it is outside calling hours (a day without calls, or between
+       windows): with when the next window opens, if one is left in the calling period.
+    3. The concurrency cap (CATI_MAX_CONCURRENT_CALLS) is reached.
+    4. Nobody is due now: with when the next member is due, or what the others are waiting on.
+    An empty list: calls may be placed now.
+    """
+    now = _utc(now, "now")
+    tz = policy.tz
+    ends_at = _utc(queue.calling_ends_at, "calling_ends_at")
+    ends = {"calling_ends_at": _iso(ends_at, tz)}
+    if not queue.is_open:
+        return [IdleReason("calling_period_over", "the round is closed", ends)]
+    if now >= ends_at:
+        message = f"the round's calling period ended {_local(ends_at, tz)} (local time)"
+        return [IdleReason("calling_period_over", message, ends)]
+    reasons = []
+    if not policy.is_callable_at(now):
+        opens = policy.next_window_start(now)
+        if opens is not None and opens >= ends_at:
+            opens = None
+        if opens is None:
+            after = "no calling window is left before the round's calling period ends " + (
+                _local(ends_at, tz)
+            )
+        else:
+            after = f"the next window opens {_local(opens, tz)} (local time)"
+        today = now.astimezone(tz).date()
+        details = {"next_window_at": _iso(opens, tz)}
+        if today in policy.holidays:
+            message = f"today, {today:%d/%m/%Y}, is a holiday (CATI_HOLIDAYS); {after}"
+            reasons.append(IdleReason("holiday", message, {"date": today.isoformat(), **details}))
+        else:
+            hours = ", ".join(_show(window) for window in policy.windows)
+            days = ",".join(DAY_NAMES[day - 1] for day in sorted(policy.days))
+            message = f"outside calling hours ({hours} on {days}); {after}"
+            reasons.append(IdleReason("outside_hours", message, details))
+    if queue.live_calls >= queue.max_concurrent_calls:
+        message = (
+            f"{queue.live_calls} calls are under way, the limit "
+            f"(CATI_MAX_CONCURRENT_CALLS) is {queue.max_concurrent_calls}"
+        )
+        reasons.append(
+            IdleReason(
+                "at_capacity",
+                message,
+                {"live_calls": queue.live_calls, "limit": queue.max_concurrent_calls},
+            )
+        )
+    if queue.due_now == 0:
+        if queue.next_due_at is not None:
+            message = (
+                f"nobody is due now; the next member is due {_local(queue.next_due_at, tz)} "
+                "(local time)"
+            )
+        else:
+            waiting = [
+                f"{n} {what}"
+                for n, what in (
+                    (queue.in_progress, "with a call under way"),
+                    (queue.with_interviewers, "in the interviewers' queue"),
+                )
+                if n
+            ]
+            message = "nobody is left for the robot to call" + (
+                f" ({', '.join(waiting)})" if waiting else ""
+            )
+        reasons.append(
+            IdleReason("nobody_due", message, {"next_due_at": _iso(queue.next_due_at, tz)})
+        )
+    return reasons

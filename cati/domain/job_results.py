@@ -109,9 +109,10 @@ _MESSAGES: dict[str, dict[str, Callable[..., str]]] = {
         "outside_hours": lambda next_at: (
             "outside calling hours" + (f" (next from {_when(next_at, 'en')})" if next_at else "")
         ),
-        "dialed": lambda rounds, placed, invalid_numbers, deferred: (
+        "dialed": lambda rounds, placed, invalid_numbers, deferred, skipped=0: (
             f"{rounds} rounds due: {placed} calls placed, {invalid_numbers} invalid numbers, "
             f"{deferred} deferred"
+            + (f", {skipped} skipped (questionnaire missing or invalid)" if skipped else "")
         ),
         "reaped": lambda reconciled, still_live, released, errors, leases_returned: (
             f"{reconciled} calls reconciled, {still_live} still live, {released} never placed "
@@ -129,9 +130,10 @@ _MESSAGES: dict[str, dict[str, Callable[..., str]]] = {
         "outside_hours": lambda next_at: (
             "ngoài giờ gọi" + (f" (gọi lại từ {_when(next_at, 'vi')})" if next_at else "")
         ),
-        "dialed": lambda rounds, placed, invalid_numbers, deferred: (
+        "dialed": lambda rounds, placed, invalid_numbers, deferred, skipped=0: (
             f"{rounds} đợt đến hạn: đã gọi {placed} cuộc, {invalid_numbers} số không hợp lệ, "
             f"{deferred} cuộc hoãn lại"
+            + (f", bỏ qua {skipped} đợt (thiếu hoặc sai bảng hỏi)" if skipped else "")
         ),
         "reaped": lambda reconciled, still_live, released, errors, leases_returned: (
             f"đã đối chiếu {reconciled} cuộc gọi, {still_live} cuộc còn đang gọi, {released} "

@@ -11,7 +11,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
+from cati.domain.flow import FlowError
 from cati.logs import scrub
+from cati.models import Round
 from cati.runtime import Runtime
 from cati.services.dialer import (
     claim_next_member,
@@ -20,6 +24,7 @@ from cati.services.dialer import (
     record_placed,
     release_unplaced,
 )
+from cati.services.flows import find_flow
 from cati.telephony.base import CallRequest, ErrorKind, Provider, ProviderError
 
 log = logging.getLogger(__name__)
@@ -28,6 +33,26 @@ BACKOFF_S = (1.0, 2.0, 4.0)  # waits between tries of a call the provider could 
 
 class DialerError(Exception):
     """The provider refuses us (credentials, caller id): dialing stops until a person acts."""
+
+
+class RoundFlowError(Exception):
+    """The round's questionnaire is missing or invalid: none of its calls can be placed
+    (the IVR would have nothing to ask)."""
+
+
+def check_round_flow(runtime: Runtime, round_id: int) -> None:
+    """RoundFlowError, one line, unless the round's flow is a valid file of CATI_FLOWS_DIR."""
+    with runtime.transaction() as session:
+        flow = session.scalar(select(Round.flow).where(Round.id == round_id))
+    if flow is None:
+        return
+    try:
+        find_flow(flow, runtime.settings.flows_dir)
+    except FlowError as exc:
+        raise RoundFlowError(
+            f"round {round_id}: no call placed, its questionnaire {flow!r} cannot be used "
+            f"({exc}); restore the file or fix it (cati flows check)"
+        ) from None
 
 
 @dataclass
@@ -48,7 +73,9 @@ def dial_pass(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> DialReport:
     """Place every call due now, at most CATI_MAX_CPS per second and CATI_MAX_CONCURRENT_CALLS
-    at once; return what happened. `should_stop` ends the pass early, between two calls."""
+    at once; return what happened. `should_stop` ends the pass early, between two calls.
+    RoundFlowError, before any call, when the round's questionnaire cannot be used."""
+    check_round_flow(runtime, round_id)
     settings = runtime.settings
     policy = settings.calling_policy
     interval = 1.0 / settings.max_cps

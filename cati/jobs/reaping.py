@@ -6,12 +6,19 @@ import logging
 from dataclasses import asdict, dataclass
 
 from cati.domain.job_results import JobResult
+from cati.models import Attempt
 from cati.runtime import Runtime
 from cati.services.console import release_expired_leases
-from cati.services.dialer import close_ended_rounds, list_stuck_attempts, release_unplaced
+from cati.services.dialer import (
+    LIVE_STATUSES,
+    close_ended_rounds,
+    list_stuck_attempts,
+    release_unplaced,
+    was_answered,
+)
 from cati.services.flows import load_flows
 from cati.services.ivr import FINAL_STATUSES, apply_call_status
-from cati.telephony.base import Provider, ProviderError
+from cati.telephony.base import CallState, ErrorKind, Provider, ProviderError
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +46,13 @@ def close_rounds(runtime: Runtime) -> int:
 
 def reap(runtime: Runtime, provider: Provider) -> ReapReport:
     """Ask the provider about stuck calls and apply what it says, as a late status callback
-    would; requeue attempts never placed; return abandoned console cases to the queue."""
+    would; requeue attempts never placed; return abandoned console cases to the queue.
+
+    A call the provider does not know (never placed, or placed by a simulated provider in
+    another process) costs the member no attempt: it is requeued, unless our webhooks saw it
+    answered, in which case it is over by now (calls last ten minutes at most) and settled as
+    completed with what was said.
+    """
     settings = runtime.settings
     report = ReapReport()
     with runtime.transaction() as session:
@@ -53,6 +66,11 @@ def reap(runtime: Runtime, provider: Provider) -> ReapReport:
         try:
             state = provider.fetch_call(sid)
         except ProviderError as exc:
+            if exc.kind is ErrorKind.UNKNOWN_CALL:
+                state = _unknown_call(runtime, attempt_id, sid, report)
+                if state is not None:
+                    _settle(runtime, state, report)
+                continue
             # The provider's message may quote the number: log the kind and code only.
             log.warning(
                 "reap: attempt %s (%s): %s (code %s)",
@@ -67,19 +85,47 @@ def reap(runtime: Runtime, provider: Provider) -> ReapReport:
         if state.status not in FINAL_STATUSES:
             report.still_live += 1
             continue
-        params = {"CallSid": sid, "CallStatus": state.status}
-        if state.duration_s is not None:
-            params["CallDuration"] = str(state.duration_s)
-        if state.answered_by:
-            params["AnsweredBy"] = state.answered_by
-        with runtime.transaction() as session:
-            apply_call_status(
-                session,
-                load_flows(settings.flows_dir),
-                params,
-                policy=settings.calling_policy,
-                now=runtime.clock(),
-                ivr_attempts=settings.ivr_attempts,
-            )
-        report.reconciled += 1
+        _settle(runtime, state, report)
     return report
+
+
+def _unknown_call(
+    runtime: Runtime, attempt_id: int, sid: str, report: ReapReport
+) -> CallState | None:
+    """The provider has no such call: requeue the attempt without charging it, or, when our
+    webhooks saw the call answered, the state to settle it with."""
+    with runtime.transaction() as session:
+        attempt = session.get(Attempt, attempt_id)
+        if attempt is None or attempt.status not in LIVE_STATUSES:
+            return None  # settled meanwhile by a late callback
+        if was_answered(session, attempt_id):
+            return CallState(sid, "completed", attempt.duration_s, attempt.answered_by)
+        release_unplaced(session, attempt_id, runtime.clock())
+    report.released += 1
+    log.warning(
+        "reap: attempt %s (%s): the provider has no such call; requeued, no attempt charged",
+        attempt_id,
+        sid,
+        extra={"attempt_id": attempt_id, "call_sid": sid},
+    )
+    return None
+
+
+def _settle(runtime: Runtime, state: CallState, report: ReapReport) -> None:
+    """Apply a final status, as a late status callback would."""
+    settings = runtime.settings
+    params = {"CallSid": state.sid, "CallStatus": state.status}
+    if state.duration_s is not None:
+        params["CallDuration"] = str(state.duration_s)
+    if state.answered_by:
+        params["AnsweredBy"] = state.answered_by
+    with runtime.transaction() as session:
+        apply_call_status(
+            session,
+            load_flows(settings.flows_dir),
+            params,
+            policy=settings.calling_policy,
+            now=runtime.clock(),
+            ivr_attempts=settings.ivr_attempts,
+        )
+    report.reconciled += 1

@@ -4,6 +4,7 @@ run twice (or on two machines at once) and returns a one-line summary of what it
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -12,12 +13,14 @@ from sqlalchemy.exc import IntegrityError
 
 from cati.domain.job_results import JobResult
 from cati.domain.weeks import IsoWeek
-from cati.jobs.dialing import dial_pass
+from cati.jobs.dialing import RoundFlowError, dial_pass
 from cati.jobs.reaping import close_rounds, reap
 from cati.runtime import Runtime
 from cati.services.dialer import list_rounds_to_dial
 from cati.services.rounds import SamplingOptions, get_round, sample_round
 from cati.telephony.base import Provider
+
+log = logging.getLogger(__name__)
 
 
 def week_due(cron: str, now: datetime, tz) -> IsoWeek | None:
@@ -85,15 +88,23 @@ def dial_due(runtime: Runtime, provider: Provider, should_stop: Callable[[], boo
     with runtime.transaction() as session:
         round_ids = list_rounds_to_dial(session, now)
     totals = {"placed": 0, "invalid_numbers": 0, "deferred": 0}
+    skipped = 0
     for round_id in round_ids:
         if should_stop():
             break
-        report = dial_pass(runtime, provider, round_id, should_stop=should_stop)
+        try:
+            report = dial_pass(runtime, provider, round_id, should_stop=should_stop)
+        except RoundFlowError as exc:
+            # One line, and the other rounds are dialed: a person restores the file.
+            log.warning("dial: %s", exc, extra={"round_id": round_id})
+            skipped += 1
+            continue
         for key in totals:
             totals[key] += getattr(report, key)
         if report.at_capacity:
             break
-    return JobResult("dialed", rounds=len(round_ids), **totals)
+    extra = {"skipped": skipped} if skipped else {}
+    return JobResult("dialed", rounds=len(round_ids), **totals, **extra)
 
 
 def reap_calls(runtime: Runtime, provider: Provider) -> JobResult:

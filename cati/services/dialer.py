@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from cati.domain.calling import CallingPolicy, PastAttempt
+from cati.domain.calling import CallingPolicy, PastAttempt, RoundQueue
 from cati.domain.dispositions import (
     AttemptOutcome,
     Code,
@@ -16,7 +16,7 @@ from cati.domain.dispositions import (
     is_human_contact,
     roll_up_disposition,
 )
-from cati.models import Attempt, Member, MemberStatus, OptOut, Round, RoundStatus
+from cati.models import Answer, Attempt, CallEvent, Member, MemberStatus, OptOut, Round, RoundStatus
 
 LIVE_STATUSES = ("queued", "initiated", "ringing", "in-progress")
 RETRY_AFTER_PROVIDER_FAILURE = timedelta(minutes=10)
@@ -97,13 +97,8 @@ def claim_next_member(
     due = (
         select(Member.id)
         .where(
-            Member.round_id == round_id,
-            Member.status == MemberStatus.PENDING.value,
-            Member.phone.is_not(None),
+            *_robot_callable(round_id, policy),
             (Member.next_call_at.is_(None)) | (Member.next_call_at <= now),
-            Member.attempt_count < policy.max_attempts,
-            Member.mode == "ivr",
-            not_opted_out(),
         )
         .order_by(Member.next_call_at.is_not(None), Member.next_call_at, Member.id)
     )
@@ -132,6 +127,55 @@ def claim_next_member(
     return None
 
 
+def _robot_callable(round_id: int, policy: CallingPolicy) -> tuple:
+    """SQL conditions: a member of the round the robot may call, once its time has come."""
+    return (
+        Member.round_id == round_id,
+        Member.status == MemberStatus.PENDING.value,
+        Member.phone.is_not(None),
+        Member.attempt_count < policy.max_attempts,
+        Member.mode == "ivr",
+        not_opted_out(),
+    )
+
+
+def get_round_queue(
+    session: Session, round_: Round, policy: CallingPolicy, now: datetime, max_concurrent: int
+) -> RoundQueue:
+    """What the dialer sees of a round now, for `idle_reasons` (why no call is placed)."""
+    callable_ = _robot_callable(round_.id, policy)
+    due_now = session.scalar(
+        select(func.count()).where(
+            *callable_, (Member.next_call_at.is_(None)) | (Member.next_call_at <= now)
+        )
+    )
+    next_due_at = session.scalar(
+        select(func.min(Member.next_call_at)).where(*callable_, Member.next_call_at > now)
+    )
+    in_progress = session.scalar(
+        select(func.count()).where(
+            Member.round_id == round_.id, Member.status == MemberStatus.IN_PROGRESS.value
+        )
+    )
+    with_interviewers = session.scalar(
+        select(func.count()).where(
+            Member.round_id == round_.id,
+            Member.status != MemberStatus.FINAL.value,
+            Member.mode == "interviewer",
+        )
+    )
+    return RoundQueue(
+        is_open=round_.status == RoundStatus.OPEN,
+        calling_ends_at=round_ends_at(round_),
+        due_now=due_now,
+        next_due_at=next_due_at,
+        in_progress=in_progress,
+        with_interviewers=with_interviewers,
+        live_calls=count_live_calls(session),
+        max_concurrent_calls=max_concurrent,
+    )
+
+
 def record_placed(session: Session, attempt_id: int, provider: str, sid: str) -> None:
     """The provider accepted the call: the attempt now counts."""
     attempt = session.get(Attempt, attempt_id)
@@ -149,10 +193,11 @@ def record_invalid_number(
 
 
 def release_unplaced(session: Session, attempt_id: int, now: datetime) -> None:
-    """The provider could not take the call (still failing after retries): the attempt does
-    not count, and the member goes back to the queue a little later."""
+    """The provider could not take the call (still failing after retries), or says it never
+    had it: the attempt does not count, and the member goes back to the queue a little later."""
     attempt = session.get(Attempt, attempt_id)
     member = session.get(Member, attempt.member_id)
+    session.execute(CallEvent.__table__.delete().where(CallEvent.attempt_id == attempt_id))
     session.delete(attempt)
     member.attempt_count -= 1
     member.status = MemberStatus.PENDING
@@ -236,6 +281,18 @@ def list_stuck_attempts(session: Session, now: datetime) -> tuple[list[tuple[int
         )
     ).all()
     return [(i, sid) for i, sid in live], list(unplaced)
+
+
+def was_answered(session: Session, attempt_id: int) -> bool:
+    """Whether our webhooks saw a person (or a machine) on this call: it was answered, or an
+    answer was saved. A call the provider no longer knows is requeued only when not."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt.status == "in-progress" or attempt.answered_by or attempt.question_id:
+        return True
+    return (
+        session.scalar(select(Answer.id).where(Answer.attempt_id == attempt_id).limit(1))
+        is not None
+    )
 
 
 def close_ended_rounds(session: Session, policy: CallingPolicy, now: datetime) -> int:

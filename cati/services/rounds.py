@@ -29,16 +29,29 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Select
 
+from cati.domain.calling import calling_period_end
 from cati.domain.intake import Channel
 from cati.domain.sampling import allocate, sample_size
 from cati.domain.weeks import IsoWeek
-from cati.models import Case, Member, Office, OptOut, Round, RoundOffice, RoundStatus
+from cati.models import (
+    Answer,
+    Attempt,
+    AuditEvent,
+    Case,
+    Member,
+    Office,
+    OptOut,
+    Round,
+    RoundOffice,
+    RoundStatus,
+)
 from cati.phone import CALLABLE_TYPES
 from cati.services.retention import (
     has_hashed_opt_outs,
     restore_opt_outs,
     serialize_with_retention,
 )
+from cati.services.users import record_audit
 
 MAX_SEED = 2**63 - 1
 # Scratch table of one sampling run; temporary, so private to its connection.
@@ -58,6 +71,10 @@ class SamplingError(ValueError):
     """A round cannot be sampled safely as things are set up."""
 
 
+class RoundInUse(ValueError):
+    """A round cannot be deleted: calls were made, or interviewers have worked on it."""
+
+
 @dataclass(frozen=True)
 class SamplingOptions:
     flow: str = "mscore"
@@ -66,7 +83,8 @@ class SamplingOptions:
     size: int | None = None
     min_per_office: int = 5
     seed: int | None = None
-    calling_days: int = 14  # the round is called until this long after its week ends
+    # The round is called until this long after its week ends, or after it is sampled if later.
+    calling_days: int = 14
 
 
 def get_round(session: Session, week: IsoWeek | str, flow: str) -> Round | None:
@@ -94,13 +112,19 @@ def sample_round(
     4. The sample size is split across offices (`allocate`), and each office's members are its
        eligible cases with the smallest seeded pseudo-random keys.
     All of it runs as set-based SQL; only the per-office counts come back to Python.
-    An existing round for the same week and flow is returned unchanged.
+    An existing round for the same week and flow is returned unchanged; a week that has not
+    ended yet is refused (its frame is not complete).
     """
     existing = get_round(session, week, options.flow)
     if existing is not None:
         return existing, False
-    seed = random.SystemRandom().randrange(2**31) if options.seed is None else options.seed
     start, end = week.bounds_utc(tz)
+    if end > now:
+        raise SamplingError(
+            f"week {week} has not ended yet (it ends {end.astimezone(tz):%a %d/%m/%Y %H:%M} "
+            "local time): dossiers returned until then would be left out; sample it afterwards"
+        )
+    seed = random.SystemRandom().randrange(2**31) if options.seed is None else options.seed
 
     frame = dict(
         session.execute(
@@ -159,7 +183,7 @@ def sample_round(
         min_per_office=options.min_per_office,
         week_start_at=start,
         week_end_at=end,
-        calling_ends_at=end + timedelta(days=options.calling_days),
+        calling_ends_at=calling_period_end(end, now, options.calling_days),
         frame_size=sum(frame.values()),
         eligible=sum(eligible.values()),
         sampled=sum(quotas.values()),
@@ -295,6 +319,7 @@ def round_as_dict(session: Session, round_: Round, tz: tzinfo) -> dict[str, Any]
         "week_start": round_.week_start_at.astimezone(tz).isoformat(),
         "week_end": round_.week_end_at.astimezone(tz).isoformat(),
         "created_at": round_.created_at.astimezone(tz).isoformat(),
+        "calling_ends_at": round_.calling_ends_at.astimezone(tz).isoformat(),
         "frame_size": round_.frame_size,
         "eligible": round_.eligible,
         "sampled": round_.sampled,
@@ -310,3 +335,51 @@ def round_as_dict(session: Session, round_: Round, tz: tzinfo) -> dict[str, Any]
         ],
         "members": list(members),
     }
+
+
+def delete_round(session: Session, round_: Round, now: datetime) -> int:
+    """Delete a round sampled by mistake, with its members and per-office counts; return how
+    many members went with it. The deletion is audited.
+
+    RoundInUse (nothing deleted) once any member has a call attempt (the robot's or an
+    interviewer's), an answer, a console lease or an audit entry: what happened to those
+    citizens is kept, and the round closes at the end of its calling period instead.
+    On PostgreSQL the round's members are locked first, so a dialer or an interviewer cannot
+    claim one between the checks and the deletion (SQLite transactions already take the write
+    lock when they begin).
+    """
+    members = select(Member.id).where(Member.round_id == round_.id)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Round.id).where(Round.id == round_.id).with_for_update())
+        session.execute(members.with_for_update())
+
+    def count(model, *where) -> int:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+    attempts = count(Attempt, Attempt.member_id.in_(members))
+    if attempts:
+        called = session.scalar(
+            select(func.count(func.distinct(Attempt.member_id))).where(
+                Attempt.member_id.in_(members)
+            )
+        )
+        raise RoundInUse(
+            f"round {round_.id} has {attempts} call attempt(s) to {called} member(s); a round "
+            "that has been called is kept (it closes at the end of its calling period)"
+        )
+    answers = count(Answer, Answer.member_id.in_(members))
+    leased = count(Member, Member.round_id == round_.id, Member.claimed_by.is_not(None))
+    audited = count(AuditEvent, AuditEvent.member_id.in_(members))
+    if answers or leased or audited:
+        raise RoundInUse(
+            f"round {round_.id} has been worked on ({answers} answer(s), {leased} case(s) "
+            f"held by interviewers, {audited} audit entries); it is kept"
+        )
+    removed = session.execute(
+        Member.__table__.delete().where(Member.round_id == round_.id)
+    ).rowcount
+    details = {"round": round_.id, "week": round_.week, "flow": round_.flow, "members": removed}
+    session.delete(round_)  # its per-office counts go with it (cascade)
+    session.flush()
+    record_audit(session, None, "delete_round", details=details, now=now)
+    return removed

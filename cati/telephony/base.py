@@ -15,6 +15,7 @@ class ErrorKind(StrEnum):
     INVALID_NUMBER = "invalid_number"  # this number can never be called: a final outcome
     TEMPORARY = "temporary"  # rate limit, server error, timeout: retry with backoff
     FATAL = "fatal"  # our side is wrong (credentials, caller id): stop and tell a person
+    UNKNOWN_CALL = "unknown_call"  # the provider has no such call: it was never placed
 
 
 class ProviderError(Exception):
@@ -57,7 +58,8 @@ class Provider(ABC):
 
     @abstractmethod
     def fetch_call(self, sid: str) -> CallState:
-        """The provider's current view of a call (for reconciling stuck attempts)."""
+        """The provider's current view of a call (for reconciling stuck attempts). Raises
+        ProviderError, of kind UNKNOWN_CALL when the provider has no such call."""
 
     @abstractmethod
     def delete_recording(self, url: str) -> None:

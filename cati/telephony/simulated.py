@@ -8,7 +8,7 @@ import secrets
 import threading
 from collections import deque
 
-from cati.telephony.base import CallRequest, CallState, Provider
+from cati.telephony.base import CallRequest, CallState, ErrorKind, Provider, ProviderError
 
 
 class SimulatedProvider(Provider):
@@ -39,7 +39,11 @@ class SimulatedProvider(Provider):
 
     def fetch_call(self, sid: str) -> CallState:
         with self._lock:
-            return self.states.get(sid, CallState(sid, "failed"))
+            state = self.states.get(sid)
+        if state is None:
+            # Placed by another process's simulated provider, or never placed at all.
+            raise ProviderError(f"simulated: no call {sid}", ErrorKind.UNKNOWN_CALL)
+        return state
 
     def delete_recording(self, url: str) -> None:
         with self._lock:

@@ -65,6 +65,10 @@ class TwilioProvider(Provider):
         try:
             call = self.client.calls(sid).fetch()
         except TwilioRestException as exc:
+            if exc.status == 404:  # not a call of this account: it was never placed
+                raise ProviderError(
+                    f"twilio 404 code {exc.code}: no such call", ErrorKind.UNKNOWN_CALL, exc.code
+                ) from exc
             raise _error(exc) from exc
         except requests.RequestException as exc:
             raise ProviderError(f"twilio: {type(exc).__name__}", ErrorKind.TEMPORARY) from exc

@@ -34,3 +34,12 @@ def test_a_round_already_called_is_simulated_on_from_its_latest_call(tmp_path, s
     assert result.exit_code == 0, result.output
     first = result.output.splitlines()[0]
     assert first.startswith(f"simulating round {round_id} from Wed 02/12/2026 09:16"), first
+
+
+def test_a_round_whose_questionnaire_is_gone_is_not_simulated(cli, session):
+    round_ = create_round(session, flow="removed")
+    create_member(session, round_)
+    result = cli("simulate", "--round", str(round_.id))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: round {round_.id}: no call placed")
+    assert result.stderr.count("\n") == 1 and result.stdout == ""

@@ -19,6 +19,9 @@ from cati.domain.calling import (
     DEFAULT_CALLING_HOURS,
     CallingPolicy,
     PastAttempt,
+    RoundQueue,
+    calling_period_end,
+    idle_reasons,
     parse_calling_days,
     parse_calling_hours,
     parse_holidays,
@@ -776,3 +779,97 @@ def test_next_attempt_respects_every_rule(offsets, outcomes, now_offset):
         assert result - past[-1].started_at >= timedelta(hours=2)
     day = result.astimezone(VN).date()
     assert sum(a.started_at.astimezone(VN).date() == day for a in past) < 2
+
+
+# --- the calling period of a round and why nothing is dialed ------------------------------
+
+
+def test_the_calling_period_runs_from_the_week_end_or_the_sampling_whichever_is_later():
+    week_end = vn("2026-11-23 00:00")
+    scheduled = calling_period_end(week_end, vn("2026-11-23 07:00"), 14)  # Monday's run
+    assert scheduled == vn("2026-12-07 07:00")
+    late = calling_period_end(week_end, vn("2026-12-10 15:30"), 14)  # past the usual end
+    assert late == vn("2026-12-24 15:30")
+    early = calling_period_end(week_end, vn("2026-11-20 09:00"), 14)  # never before the week
+    assert early == vn("2026-12-07 00:00")
+    assert late.tzinfo is not None and late.utcoffset() == timedelta(0)  # stored in UTC
+
+
+def queue(**values) -> RoundQueue:
+    defaults = dict(
+        is_open=True, calling_ends_at=vn("2026-12-07 00:00"), due_now=3, next_due_at=None,
+        in_progress=0, with_interviewers=0, live_calls=0, max_concurrent_calls=10,
+    )  # fmt: skip
+    return RoundQueue(**{**defaults, **values})
+
+
+def codes(reasons) -> list[str]:
+    return [reason.code for reason in reasons]
+
+
+def test_no_reason_when_calls_can_be_placed():
+    assert idle_reasons(DEFAULT, queue(), vn("2026-11-24 09:00")) == []
+
+
+def test_outside_calling_hours_says_when_the_next_window_opens():
+    [reason] = idle_reasons(DEFAULT, queue(), vn("2026-11-24 12:00"))  # lunch, Tuesday
+    assert reason.code == "outside_hours"
+    assert reason.details["next_window_at"] == "2026-11-24T13:30:00+07:00"
+    assert "the next window opens Tue 24/11/2026 13:30 (local time)" in reason.message
+    [sunday] = idle_reasons(DEFAULT, queue(), vn("2026-11-29 10:00"))
+    assert sunday.details["next_window_at"] == "2026-11-30T08:00:00+07:00"
+
+
+def test_a_holiday_is_named_with_the_next_window():
+    [reason] = idle_reasons(WITH_HOLIDAY, queue(), vn("2026-11-25 09:00"))
+    assert reason.code == "holiday" and reason.details["date"] == "2026-11-25"
+    assert reason.details["next_window_at"] == "2026-11-26T08:00:00+07:00"
+    assert "holiday" in reason.message and "26/11/2026 08:00" in reason.message
+
+
+def test_no_window_left_before_the_calling_period_ends():
+    ends = vn("2026-11-28 12:00")  # Saturday noon: the afternoon window is past the end
+    [reason] = idle_reasons(DEFAULT, queue(calling_ends_at=ends), vn("2026-11-28 11:45"))
+    assert reason.code == "outside_hours" and reason.details["next_window_at"] is None
+    assert "no calling window is left" in reason.message
+
+
+def test_the_calling_period_over_says_it_all():
+    reasons = idle_reasons(DEFAULT, queue(due_now=0), vn("2026-12-07 00:00"))
+    assert codes(reasons) == ["calling_period_over"]
+    assert reasons[0].as_dict() == {
+        "code": "calling_period_over",
+        "message": "the round's calling period ended Mon 07/12/2026 00:00 (local time)",
+        "calling_ends_at": "2026-12-07T00:00:00+07:00",
+    }
+    closed = idle_reasons(DEFAULT, queue(is_open=False), vn("2026-11-24 09:00"))
+    assert codes(closed) == ["calling_period_over"] and "closed" in closed[0].message
+
+
+def test_the_concurrency_cap():
+    [reason] = idle_reasons(DEFAULT, queue(live_calls=10), vn("2026-11-24 09:00"))
+    assert reason.code == "at_capacity"
+    assert (reason.details["live_calls"], reason.details["limit"]) == (10, 10)
+    assert "CATI_MAX_CONCURRENT_CALLS" in reason.message
+
+
+def test_nobody_due_says_when_the_next_member_is():
+    later = vn("2026-11-24 14:10")
+    [reason] = idle_reasons(DEFAULT, queue(due_now=0, next_due_at=later), vn("2026-11-24 09:00"))
+    assert reason.code == "nobody_due"
+    assert reason.details["next_due_at"] == "2026-11-24T14:10:00+07:00"
+    assert "the next member is due Tue 24/11/2026 14:10" in reason.message
+    [none] = idle_reasons(
+        DEFAULT, queue(due_now=0, in_progress=2, with_interviewers=5), vn("2026-11-24 09:00")
+    )
+    assert none.details["next_due_at"] is None
+    assert none.message == (
+        "nobody is left for the robot to call (2 with a call under way, "
+        "5 in the interviewers' queue)"
+    )
+
+
+def test_several_reasons_at_once_one_each():
+    at = vn("2026-11-24 18:00")
+    reasons = idle_reasons(DEFAULT, queue(due_now=0, live_calls=12), at)
+    assert codes(reasons) == ["outside_hours", "at_capacity", "nobody_due"]

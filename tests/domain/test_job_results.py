@@ -46,6 +46,14 @@ RESULTS = [
         "1 đợt đến hạn: đã gọi 3 cuộc, 0 số không hợp lệ, 2 cuộc hoãn lại",
     ),
     (
+        "dialed",
+        {"rounds": 2, "placed": 3, "invalid_numbers": 0, "deferred": 0, "skipped": 1},
+        "2 rounds due: 3 calls placed, 0 invalid numbers, 0 deferred, "
+        "1 skipped (questionnaire missing or invalid)",
+        "2 đợt đến hạn: đã gọi 3 cuộc, 0 số không hợp lệ, 0 cuộc hoãn lại, "
+        "bỏ qua 1 đợt (thiếu hoặc sai bảng hỏi)",
+    ),
+    (
         "reaped",
         {"reconciled": 1, "still_live": 2, "released": 3, "errors": 0, "leases_returned": 4},
         "1 calls reconciled, 2 still live, 3 never placed and requeued, 0 errors, "

@@ -180,12 +180,44 @@ def test_a_retry_due_after_hours_waits_over_midnight_a_holiday_and_a_week_bounda
 
 
 def test_the_calling_period_of_new_rounds_is_a_setting(runtime, session, week47_cases):
-    """CATI_ROUND_CALLING_DAYS=7: the round of 2026-W47 (16-22/11) is called until Monday
-    30/11 00:00 local time, then closed with final dispositions."""
+    """CATI_ROUND_CALLING_DAYS=7: the round of 2026-W47 (16-22/11), sampled on Monday 23/11
+    at 07:05, is called until Monday 30/11 07:05 local time (seven days after it was sampled,
+    later than after its week), then closed with final dispositions."""
     tasks.sample_due_week(at(runtime, local(2026, 11, 23, 7, 5), round_calling_days=7))
     round_ = session.scalar(select(Round))
-    assert round_.calling_ends_at.astimezone(TZ) == local(2026, 11, 30)
-    assert tasks.close_due_rounds(at(runtime, local(2026, 11, 29, 23, 59))) == "0 rounds closed"
+    assert round_.calling_ends_at.astimezone(TZ) == local(2026, 11, 30, 7, 5)
+    assert tasks.close_due_rounds(at(runtime, local(2026, 11, 30, 7, 4))) == "0 rounds closed"
     monday = at(runtime, local(2026, 11, 30, 9))  # calling hours, but the round has ended
     assert tasks.dial_due(monday, SimulatedProvider(), lambda: False).startswith("0 rounds due")
-    assert tasks.close_due_rounds(at(runtime, local(2026, 11, 30))) == "1 rounds closed"
+    assert tasks.close_due_rounds(at(runtime, local(2026, 11, 30, 7, 5))) == "1 rounds closed"
+
+
+def test_sampling_made_up_late_calls_for_the_whole_calling_period(runtime, session, week47_cases):
+    """The scheduler was down all week: the round sampled on Sunday evening is still called
+    for CATI_ROUND_CALLING_DAYS from then, not just one week."""
+    sunday = at(runtime, local(2026, 11, 29, 22, 0))
+    assert "sampled, 15 members" in tasks.sample_due_week(sunday)
+    round_ = session.scalar(select(Round))
+    assert round_.calling_ends_at == local(2026, 12, 13, 22, 0)
+
+
+def test_dialing_skips_a_round_whose_questionnaire_is_gone(runtime, session, caplog):
+    """One warning line for that round, and the other rounds are dialed all the same."""
+    gone = create_round(session, week="2026-W46", flow="removed")
+    create_member(session, gone)
+    kept = create_round(session)
+    create_member(session, kept)
+    provider = SimulatedProvider()
+    view = at(runtime, local(2026, 11, 24, 9), max_cps=1000.0)
+    result = tasks.dial_due(view, provider, lambda: False)
+    assert result == (
+        "2 rounds due: 1 calls placed, 0 invalid numbers, 0 deferred, "
+        "1 skipped (questionnaire missing or invalid)"
+    )
+    assert result.params["skipped"] == 1
+    [line] = [r for r in caplog.records if r.name == "cati.jobs.tasks"]
+    assert line.levelname == "WARNING" and f"round {gone.id}: no call placed" in line.message
+    assert line.exc_info is None
+    assert [call.to for _, call in provider.placed] == [
+        session.scalar(select(Member.phone).where(Member.round_id == kept.id))
+    ]
