@@ -552,7 +552,7 @@ def test_plain_output_reports_counts_and_rejections(cli, session, tmp_path):
     result = cli("cases", "import", str(path))
     assert result.exit_code == 3
     assert result.stdout.strip() == (
-        f"{path}: 1 imported, 0 updated, 0 unchanged, 1 rejected, 1 without a callable phone"
+        f"{path}: 1 imported, 0 updated, 0 unchanged, 1 row rejected, 1 without a callable phone"
     )
     assert "line 3, channel: unknown channel 'fax'" in result.stderr
     assert stored(session)["A"].created_at == NOW
