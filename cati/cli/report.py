@@ -40,7 +40,8 @@ def report(round_id: int | None, weeks: str | None, fmt: str, output: Path | Non
     """Counts, AAPOR rates and question scores of a round, overall and per office, receiving
     officer, mode and interviewer. Rates whose denominator is 0 are null.
 
-    With --weeks instead of ROUND_ID: the rounds of those weeks side by side (a trend)."""
+    With --weeks instead of ROUND_ID: the rounds of those weeks side by side (a trend).
+    In CSV and xlsx, text that a spreadsheet would run as a formula is written as text."""
     if round_id is None and weeks is None:
         raise click.UsageError("give ROUND_ID or --weeks: one of them is needed")
     if round_id is not None and weeks is not None:
@@ -102,7 +103,8 @@ def export(round_id: int, fmt: str, output: Path | None) -> None:
     """One row per sampled member: dossier, office, procedure, mode, attempts, disposition,
     completion time and the key pressed for each question ('0' don't know, empty when not
     asked). No names or phone numbers: `phone_hash` (a keyed hash) links a citizen's rows.
-    Rows are streamed, so a round of any size exports in bounded memory."""
+    Rows are streamed, so a round of any size exports in bounded memory. Text that a
+    spreadsheet would run as a formula is written as text."""
     from cati.models import Round
     from cati.services.exports import export_columns, export_rows
 

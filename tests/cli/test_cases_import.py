@@ -829,3 +829,16 @@ def test_xlsx_whose_header_understates_a_part_is_unreadable_not_larger(
     assert result.exit_code == 2
     assert str(path) in result.stderr and "Traceback" not in result.output
     assert count(session) == 0
+
+
+def test_import_limits_come_from_the_environment():
+    from cati.config import Settings, SettingsError
+
+    defaults = Settings.from_env({})
+    assert (defaults.import_max_xlsx_mb, defaults.import_max_rows) == (200, 1_000_000)
+    env = {"CATI_IMPORT_MAX_XLSX_MB": "5", "CATI_IMPORT_MAX_ROWS": "1000"}
+    settings = Settings.from_env(env)
+    assert (settings.import_max_xlsx_mb, settings.import_max_rows) == (5, 1000)
+    for name in env:
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({name: "0"})
