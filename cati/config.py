@@ -79,6 +79,8 @@ class Settings:
     round_calling_days: int = 14  # a new round is called this long after its week (or sampling)
     retention_cron: str = "30 2 * * *"  # local time
     heartbeat_s: int = 10
+    import_max_xlsx_mb: int = 200  # uncompressed size of an .xlsx import
+    import_max_rows: int = 1_000_000  # rows of an .xlsx import
 
     @property
     def webhook_token(self) -> str:
@@ -139,6 +141,8 @@ class Settings:
             round_calling_days=_int(env, "CATI_ROUND_CALLING_DAYS", 14, minimum=1),
             retention_cron=_cron(env, "CATI_RETENTION_CRON", cls.retention_cron, timezone),
             heartbeat_s=_int(env, "CATI_SCHEDULER_HEARTBEAT_S", 10, minimum=1),
+            import_max_xlsx_mb=_int(env, "CATI_IMPORT_MAX_XLSX_MB", 200, minimum=1),
+            import_max_rows=_int(env, "CATI_IMPORT_MAX_ROWS", 1_000_000, minimum=1),
         )
         # Members' numbers are what keeps a citizen from being surveyed again too soon:
         # they must outlive the re-survey window (counted from a round's week; the round

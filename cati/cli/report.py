@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import click
 
 from cati.cli.common import get_runtime
+from cati.cli.output import check_output, fail, written_atomically
+from cati.domain.flow import Flow, FlowError
 from cati.domain.weeks import IsoWeek
 from cati.services.flows import load_flows
 from cati.services.reports import ReportError, round_report, rounds_trend, trend_table
+from cati.spreadsheets import write_csv, write_xlsx
 
 
 @click.command()
@@ -35,21 +40,31 @@ def report(round_id: int | None, weeks: str | None, fmt: str, output: Path | Non
     """Counts, AAPOR rates and question scores of a round, overall and per office, receiving
     officer, mode and interviewer. Rates whose denominator is 0 are null.
 
-    With --weeks instead of ROUND_ID: the rounds of those weeks side by side (a trend)."""
-    if (round_id is None) == (weeks is None):
+    With --weeks instead of ROUND_ID: the rounds of those weeks side by side (a trend).
+    In CSV and xlsx, text that a spreadsheet would run as a formula is written as text."""
+    if round_id is None and weeks is None:
+        raise click.UsageError("give ROUND_ID or --weeks: one of them is needed")
+    if round_id is not None and weeks is not None:
         raise click.UsageError("give ROUND_ID or --weeks, not both")
+    check_output(output, binary=fmt == "xlsx")
     runtime = get_runtime()
     settings = runtime.settings
     with runtime.transaction() as session:
-        flows = load_flows(settings.flows_dir)
+        flows = _flows(settings.flows_dir)
         if weeks is not None:
             first, last = _week_range(weeks)
             data = rounds_trend(session, first, last, flows, settings.timezone)
+            _check_flows(
+                ((r["round"]["id"], r["round"]["flow"]) for r in data["rounds"]),
+                flows,
+                settings.flows_dir,
+            )
         else:
             try:
                 data = round_report(session, round_id, flows, settings.timezone)
             except ReportError as exc:
                 raise click.BadParameter(str(exc), param_hint="ROUND_ID") from None
+            _check_flows([(round_id, data["round"]["flow"])], flows, settings.flows_dir)
     if weeks is not None and fmt != "json":
         columns, rows = trend_table(data)
         _write_table(fmt, columns, rows, output, sheet_name="trend")
@@ -59,7 +74,8 @@ def report(round_id: int | None, weeks: str | None, fmt: str, output: Path | Non
         if output is None:
             click.echo(text, nl=False)
         else:
-            output.write_text(text, encoding="utf-8")
+            with written_atomically(output, encoding="utf-8") as handle:
+                handle.write(text)
         return
     from cati.services.reports import report_table
 
@@ -87,10 +103,12 @@ def export(round_id: int, fmt: str, output: Path | None) -> None:
     """One row per sampled member: dossier, office, procedure, mode, attempts, disposition,
     completion time and the key pressed for each question ('0' don't know, empty when not
     asked). No names or phone numbers: `phone_hash` (a keyed hash) links a citizen's rows.
-    Rows are streamed, so a round of any size exports in bounded memory."""
+    Rows are streamed, so a round of any size exports in bounded memory. Text that a
+    spreadsheet would run as a formula is written as text."""
     from cati.models import Round
     from cati.services.exports import export_columns, export_rows
 
+    check_output(output, binary=fmt == "xlsx")
     runtime = get_runtime()
     settings = runtime.settings
     hash_key = settings.resolve_secret_key()
@@ -98,38 +116,47 @@ def export(round_id: int, fmt: str, output: Path | None) -> None:
         round_ = session.get(Round, round_id)
         if round_ is None:
             raise click.BadParameter(f"no round with id {round_id}", param_hint="ROUND_ID")
-        flows = load_flows(settings.flows_dir)
+        flows = _flows(settings.flows_dir)
+        _check_flows([(round_id, round_.flow)], flows, settings.flows_dir)
         columns = export_columns(flows[round_.flow])
         rows = export_rows(session, round_id, flows, settings.timezone, hash_key)
         _write_table(fmt, columns, rows, output, sheet_name=f"round {round_id}")
 
 
-def _write_csv(handle, columns, rows) -> None:
-    import csv
+def _flows(folder: Path) -> dict[str, Flow]:
+    """The questionnaires, or one line and exit 2 when the folder cannot be read."""
+    try:
+        return load_flows(folder)
+    except FlowError as exc:
+        fail(" ".join(f"{exc} (CATI_FLOWS_DIR)".split()))  # a YAML error spans lines
+    except OSError as exc:
+        fail(f"cannot read the questionnaires in {folder} (CATI_FLOWS_DIR): {exc.strerror}")
 
-    writer = csv.writer(handle)
-    writer.writerow(columns)
-    writer.writerows(rows)
+
+def _check_flows(
+    rounds: Iterable[tuple[int, str]], flows: Mapping[str, Flow], folder: Path
+) -> None:
+    """A round's questionnaire must still be there: its questions are the report's columns."""
+    for round_id, flow in rounds:
+        if flow not in flows:
+            fail(
+                f"round {round_id}: its questionnaire {flow!r} is no longer in {folder} "
+                "(CATI_FLOWS_DIR); put the flow file back to report on the round"
+            )
 
 
 def _write_table(fmt: str, columns, rows, output: Path | None, *, sheet_name: str) -> None:
     """CSV (UTF-8 with BOM in a file, for Excel) or xlsx, to a file or standard output."""
-    import sys
-
     if fmt == "csv" and output:
-        with output.open("w", encoding="utf-8-sig", newline="") as handle:
-            _write_csv(handle, columns, rows)
+        with written_atomically(output, encoding="utf-8-sig") as handle:
+            write_csv(handle, columns, rows)
     elif fmt == "csv":
-        _write_csv(sys.stdout, columns, rows)
+        write_csv(sys.stdout, columns, rows)
+    elif output:
+        with written_atomically(output) as handle:
+            write_xlsx(handle, columns, rows, sheet_name=sheet_name)
     else:
-        import openpyxl
-
-        book = openpyxl.Workbook(write_only=True)
-        sheet = book.create_sheet(sheet_name)
-        sheet.append(list(columns))
-        for row in rows:
-            sheet.append(list(row))
-        book.save(output if output else sys.stdout.buffer)
+        write_xlsx(sys.stdout.buffer, columns, rows, sheet_name=sheet_name)
 
 
 def _week_range(text: str) -> tuple[IsoWeek, IsoWeek]:

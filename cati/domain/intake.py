@@ -3,10 +3,17 @@
 A record is a mapping from canonical column names to raw values (strings from CSV or JSON,
 numbers and datetimes from spreadsheets). `parse_record` turns it into a `CaseRecord` or into
 the list of reasons it is rejected, each naming the column.
+
+Values other than text: a number is read as its decimal form (a whole number without a
+decimal point, as spreadsheets and JSON give codes and phone numbers: 912345678.0 is
+"912345678"); true/false only as a yes/no value; an object, a list, NaN or an infinity is
+rejected, as is text holding a lone UTF-16 surrogate (JSON can spell one, no database can
+store it).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -133,7 +140,11 @@ def map_headers(headers: Iterable[Any]) -> dict[int, str]:
         mapping[index] = column
     missing = [column for column in REQUIRED if column not in seen]
     if missing:
-        raise HeaderError(f"required column(s) missing: {', '.join(missing)}")
+        named = ", ".join(
+            f"{column} ({' or '.join(a[:1].upper() + a[1:] for a in _HEADER_ALIASES[column])})"
+            for column in missing
+        )
+        raise HeaderError(f"required column(s) missing: {named}")
     return mapping
 
 
@@ -171,14 +182,24 @@ class CaseRecord(NamedTuple):
         return self.phone_type in CALLABLE_TYPES
 
 
-def parse_record(raw: Mapping[str, Any], line: int, tz: tzinfo) -> CaseRecord | list[Rejection]:
-    """Validate one record; return it parsed, or every reason it is rejected."""
+def parse_record(
+    raw: Mapping[str, Any], line: int, tz: tzinfo, now: datetime | None = None
+) -> CaseRecord | list[Rejection]:
+    """Validate one record; return it parsed, or every reason it is rejected.
+
+    With `now` (the import's time), a result returned after it is rejected: it cannot have
+    happened yet.
+    """
     # Written for speed as well as clarity: imports run it on hundreds of thousands of rows.
     get = raw.get
     problems: list[Rejection] = []
     text: dict[str, str | None] = {}
     for column, limit in _TEXT_LIMITS:
-        value = _text(get(column))
+        try:
+            value = _text(get(column))
+        except ValueError as exc:
+            problems.append(Rejection(line, column, str(exc)))
+            value = None
         if value is not None:
             if len(value) > limit:
                 problems.append(Rejection(line, column, f"longer than {limit} characters"))
@@ -190,11 +211,15 @@ def parse_record(raw: Mapping[str, Any], line: int, tz: tzinfo) -> CaseRecord | 
                 _shared_strings.clear()
         text[column] = value
     for column in ("dossier_code", "office_code"):
-        if text[column] is None:
+        if text[column] is None and not any(p.column == column for p in problems):
             problems.append(Rejection(line, column, "required value is missing"))
 
     channel: Channel | None = Channel.IN_PERSON
-    channel_raw = _text(get("channel"))
+    try:
+        channel_raw = _text(get("channel"))
+    except ValueError as exc:
+        problems.append(Rejection(line, "channel", str(exc)))
+        channel_raw = None
     if channel_raw is not None:
         channel = _lookup_channel(channel_raw)
         if channel is None:
@@ -209,12 +234,22 @@ def parse_record(raw: Mapping[str, Any], line: int, tz: tzinfo) -> CaseRecord | 
                 )
             )
 
-    immediate_raw = _text(get("immediate_result")) or ""
-    immediate = _lookup_bool(immediate_raw)
-    if immediate is None:
-        problems.append(
-            Rejection(line, "immediate_result", f"not a yes/no value: {immediate_raw!r}")
-        )
+    immediate_value = get("immediate_result")
+    immediate: bool | None
+    if type(immediate_value) is bool:
+        immediate = immediate_value
+    else:
+        try:
+            immediate_raw = _text(immediate_value) or ""
+        except ValueError as exc:
+            immediate = False
+            problems.append(Rejection(line, "immediate_result", str(exc)))
+        else:
+            immediate = _lookup_bool(immediate_raw)
+            if immediate is None:
+                problems.append(
+                    Rejection(line, "immediate_result", f"not a yes/no value: {immediate_raw!r}")
+                )
 
     dates: list[datetime | None] = []
     for column in ("received_at", "due_at", "returned_at"):
@@ -234,6 +269,15 @@ def parse_record(raw: Mapping[str, Any], line: int, tz: tzinfo) -> CaseRecord | 
     ):
         problems.append(
             Rejection(line, "returned_at", "result returned before the dossier was received")
+        )
+    if now is not None and returned is not None and returned > now:
+        problems.append(
+            Rejection(
+                line,
+                "returned_at",
+                f"result returned in the future: {_local_text(returned, tz)} is after the "
+                f"time of this import ({_local_text(now, tz)})",
+            )
         )
 
     if problems:
@@ -264,17 +308,47 @@ def _same_day_date_only(received: datetime, returned: datetime, tz: tzinfo) -> b
     return local.time() == time() and local.date() == received.astimezone(tz).date()
 
 
+def _local_text(instant: datetime, tz: tzinfo) -> str:
+    return instant.astimezone(tz).strftime("%d/%m/%Y %H:%M")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _text(value: Any) -> str | None:
+    """The value as trimmed NFC text, None when empty; ValueError (the reason) when the value
+    is not text: an object, a list, true/false, NaN, an infinity, a lone surrogate."""
     if value is None:
         return None
     if type(value) is not str:
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)  # spreadsheets hand phone numbers and codes over as floats
-        value = str(value)
+        value = _scalar_text(value)
     value = value.strip()
     if not value:
         return None
-    return value if value.isascii() else unicodedata.normalize("NFC", value)
+    if value.isascii():
+        return value
+    if _SURROGATE.search(value):
+        raise ValueError("contains a lone UTF-16 surrogate (not a character)")
+    return unicodedata.normalize("NFC", value)
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, bool):
+        raise ValueError(f"expected text, not {str(value).lower()}")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            spelt = "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+            raise ValueError(f"expected text, not {spelt}")
+        if value.is_integer():
+            value = int(value)  # spreadsheets hand phone numbers and codes over as floats
+    elif isinstance(value, Mapping):
+        raise ValueError("expected text, not an object")
+    elif isinstance(value, list | tuple | set):
+        raise ValueError("expected text, not a list")
+    try:
+        return str(value)
+    except ValueError:  # an integer of more than 4300 digits
+        raise ValueError("a number too long to be a value") from None
 
 
 _DATE = re.compile(
@@ -296,7 +370,7 @@ def parse_local_datetime(value: Any, tz: tzinfo) -> datetime | None:
         return local.astimezone(UTC)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=tz).astimezone(UTC)
-    text = str(value).strip()
+    text = (value if type(value) is str else _scalar_text(value)).strip()
     return _parse_date_text(text, tz) if text else None
 
 

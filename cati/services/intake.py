@@ -31,6 +31,10 @@ from cati.domain.intake import (
 from cati.models import Case, Office
 
 CHUNK_SIZE = 5000
+# Limits of an .xlsx file, checked before its sheet is parsed: a few megabytes of zip can hold
+# gigabytes of XML (CATI_IMPORT_MAX_XLSX_MB, CATI_IMPORT_MAX_ROWS).
+MAX_XLSX_MB = 200
+MAX_XLSX_ROWS = 1_000_000
 _COMPARED = (
     "citizen_name",
     "phone_raw",
@@ -84,14 +88,20 @@ class CaseFile:
     total_lines: int | None
 
 
-def read_case_file(path: str | Path) -> CaseFile:
-    """Open a CSV (UTF-8, optional BOM, comma or semicolon) or .xlsx file of dossiers."""
+def read_case_file(
+    path: str | Path, *, max_xlsx_mb: int = MAX_XLSX_MB, max_rows: int = MAX_XLSX_ROWS
+) -> CaseFile:
+    """Open a CSV (UTF-8, optional BOM, comma or semicolon) or .xlsx file of dossiers.
+
+    An .xlsx file whose parts add up to more than `max_xlsx_mb` megabytes uncompressed, or
+    whose first sheet goes past row `max_rows`, is refused (`CaseFileError`).
+    """
     path = Path(path)
     if not path.is_file():
         raise CaseFileError(f"{path}: no such file")
     suffix = path.suffix.casefold()
     if suffix == ".xlsx":
-        return _read_xlsx(path)
+        return _read_xlsx(path, max_xlsx_mb * 1024 * 1024, max_rows)
     if suffix in (".xls", ".ods"):
         raise CaseFileError(f"{path}: {suffix} is not supported; save the sheet as .xlsx or CSV")
     return _read_csv(path)
@@ -136,33 +146,96 @@ def _read_csv(path: Path) -> CaseFile:
     return CaseFile(rows(), text.count("\n"))
 
 
-def _read_xlsx(path: Path) -> CaseFile:
-    import openpyxl  # imported here: only spreadsheet imports pay for it
-    from openpyxl.utils.exceptions import InvalidFileException
+def _check_xlsx_size(path: Path, max_bytes: int) -> None:
+    """Refuse a workbook whose parts declare more than `max_bytes` uncompressed, before any
+    is read. A part cannot yield more than it declares: zipfile stops at the declared size
+    and fails its CRC check, so a lying header gives an unreadable file, not a larger one."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            declared = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CaseFileError(f"{path}: not a readable .xlsx workbook ({exc})") from None
+    if declared > max_bytes:
+        raise CaseFileError(
+            f"{path}: {declared / 1024 / 1024:,.1f} MB once uncompressed, beyond the limit of "
+            f"{max_bytes // 1024 // 1024} MB (CATI_IMPORT_MAX_XLSX_MB); split the file or "
+            "save it as CSV"
+        )
 
+
+def _too_many_rows(path: Path, max_rows: int, declared: int | None = None) -> CaseFileError:
+    if declared is not None:
+        return CaseFileError(
+            f"{path}: the sheet declares {declared:,} rows, more than the limit of "
+            f"{max_rows:,} (CATI_IMPORT_MAX_ROWS); split the file"
+        )
+    return CaseFileError(
+        f"{path}: the sheet goes on past row {max_rows:,}, the limit (CATI_IMPORT_MAX_ROWS); "
+        "split the file"
+    )
+
+
+def _read_xlsx(path: Path, max_bytes: int, max_rows: int) -> CaseFile:
+    import openpyxl  # imported here: only spreadsheet imports pay for it
+
+    _check_xlsx_size(path, max_bytes)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
+        sheet = book.worksheets[0]
+        # The declared dimension, read from the start of the sheet: a cheap first check. It
+        # can lie or be absent, so the rows are counted again while they are read.
+        declared_rows = sheet.max_row
+        # Then forget it: openpyxl pads every row to the declared width and fills gaps up to
+        # the declared height, which a small file can make huge.
+        sheet.reset_dimensions()
+    except Exception as exc:  # openpyxl, zipfile and XML parsers raise many kinds
         raise CaseFileError(f"{path}: not a readable .xlsx workbook ({exc})") from None
-    sheet = book.worksheets[0]
-    rows_iter = enumerate(sheet.iter_rows(values_only=True), start=1)
-    for line, values in rows_iter:
-        if any(v not in (None, "") for v in values):
-            mapping = _header_mapping(path, values, line)
-            break
-    else:
+    if declared_rows is not None and declared_rows > max_rows:
         book.close()
-        raise CaseFileError(f"{path}: the first sheet is empty")
+        raise _too_many_rows(path, max_rows, declared_rows)
+
+    def unreadable(line: int, exc: Exception) -> CaseFileError:
+        return CaseFileError(f"{path}: row {line}: the sheet cannot be read ({exc})")
+
+    line = 0
+    try:
+        for line, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if line > max_rows:
+                raise _too_many_rows(path, max_rows)
+            if any(v not in (None, "") for v in values):
+                mapping = _header_mapping(path, values, line)
+                break
+        else:
+            raise CaseFileError(f"{path}: the first sheet is empty")
+    except CaseFileError:
+        book.close()
+        raise
+    except Exception as exc:
+        book.close()
+        raise unreadable(line + 1, exc) from None
+    header_line = line
+    width = max(mapping) + 1
 
     def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        line = header_line
         try:
-            for line, values in rows_iter:
+            # Only the columns up to the last known one: a cell far to the right costs nothing.
+            for line, values in enumerate(
+                sheet.iter_rows(min_row=header_line + 1, max_col=width, values_only=True),
+                start=header_line + 1,
+            ):
+                if line > max_rows:
+                    raise _too_many_rows(path, max_rows)
                 if any(v not in (None, "") for v in values):
                     yield line, {col: values[i] for i, col in mapping.items() if i < len(values)}
+        except CaseFileError:
+            raise
+        except Exception as exc:
+            raise unreadable(line + 1, exc) from None
         finally:
             book.close()
 
-    return CaseFile(rows(), sheet.max_row)
+    return CaseFile(rows(), declared_rows)
 
 
 def _header_mapping(path: Path, header: Iterable[Any], line: int = 1) -> dict[int, str]:
@@ -192,7 +265,7 @@ def import_records(
        summary that stores nothing, for the caller's transaction to roll back.
     """
     with _cyclic_gc_paused():
-        batches = _batched(validate_records(rows, tz))
+        batches = _batched(validate_records(rows, tz, now))
         return _write_validated(session, batches, now=now, strict=strict, on_progress=on_progress)
 
 
@@ -216,7 +289,7 @@ def import_case_file(
         )
     receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
     helper = multiprocessing.get_context("fork").Process(
-        target=_validate_in_helper, args=(case_file, tz, sender), daemon=True
+        target=_validate_in_helper, args=(case_file, tz, now, sender), daemon=True
     )
     with _cyclic_gc_paused():
         helper.start()
@@ -232,12 +305,12 @@ def import_case_file(
                 helper.kill()
 
 
-def _validate_in_helper(case_file: CaseFile, tz: tzinfo, sender: Connection) -> None:
+def _validate_in_helper(case_file: CaseFile, tz: tzinfo, now: datetime, sender: Connection) -> None:
     # A forked copy of the importer: it never touches the parent's database connections, and
     # leaves through os._exit (multiprocessing), so no finalizer of theirs runs here.
     gc.disable()
     try:
-        for batch in _batched(validate_records(case_file.rows, tz)):
+        for batch in _batched(validate_records(case_file.rows, tz, now)):
             # Plain tuples cross the pipe about ten times faster than named ones.
             sender.send(
                 ("batch", [(line, r if isinstance(r, list) else tuple(r)) for line, r in batch])
@@ -268,9 +341,10 @@ def _received(receiver: Connection) -> Iterator[list[tuple[int, CaseRecord | lis
 
 
 def validate_records(
-    rows: Iterable[tuple[int, Mapping[str, Any]]], tz: tzinfo
+    rows: Iterable[tuple[int, Mapping[str, Any]]], tz: tzinfo, now: datetime | None = None
 ) -> Iterator[tuple[int, CaseRecord | list[Rejection]]]:
-    """Parse each record; a dossier code seen earlier in the input is a rejection."""
+    """Parse each record; a dossier code seen earlier in the input is a rejection, and so is a
+    result returned after `now`."""
     seen: dict[str, int] = {}
     for line, raw in rows:
         code = raw.get("dossier_code")
@@ -283,7 +357,7 @@ def validate_records(
             continue
         if code:
             seen[code] = line
-        yield line, parse_record(raw, line, tz)
+        yield line, parse_record(raw, line, tz, now)
 
 
 def _batched(items: Iterable[Any], size: int = CHUNK_SIZE) -> Iterator[list[Any]]:

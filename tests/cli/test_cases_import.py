@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
+import io
 import json
 import unicodedata
+import zipfile
 from datetime import UTC, date, datetime
+from importlib import import_module
 from pathlib import Path
 
 import openpyxl
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from cati.cli import main as cati_main
 from cati.domain.intake import canonical_column
 from cati.models import Case, Office
 from cati.services import intake
@@ -552,7 +558,7 @@ def test_plain_output_reports_counts_and_rejections(cli, session, tmp_path):
     result = cli("cases", "import", str(path))
     assert result.exit_code == 3
     assert result.stdout.strip() == (
-        f"{path}: 1 imported, 0 updated, 0 unchanged, 1 rejected, 1 without a callable phone"
+        f"{path}: 1 imported, 0 updated, 0 unchanged, 1 row rejected, 1 without a callable phone"
     )
     assert "line 3, channel: unknown channel 'fax'" in result.stderr
     assert stored(session)["A"].created_at == NOW
@@ -600,3 +606,239 @@ def test_generate_then_import(cli, session, tmp_path):
     result, summary = import_json(cli, path)
     assert (result.exit_code, summary["imported"]) == (0, 50)
     assert count(session) == 50
+
+
+# --------------------------------------------------------------------------------------------
+# Counting rows, the messages, the progress bar
+# --------------------------------------------------------------------------------------------
+
+
+def test_rejections_are_counted_by_row_and_by_problem(cli, session, tmp_path):
+    rows = [row(dossier_code="OK")]
+    rows += [row(dossier_code=f"BAD-{i}", channel="fax") for i in range(7)]
+    rows += [row(dossier_code="WORSE", channel="fax", immediate_result="maybe")]
+    path = write_csv(tmp_path / "cases.csv", rows)
+    result = cli("cases", "import", str(path))
+    assert result.exit_code == 3
+    assert "1 imported, 0 updated, 0 unchanged, 8 rows rejected (9 problems), " in result.stdout
+    strict = cli("cases", "import", str(path), "--strict")
+    assert strict.exit_code == 2
+    assert strict.stderr.count("nothing stored") == 1
+    assert "nothing stored (--strict): 8 rows rejected (9 problems)" in strict.stderr
+
+
+def test_missing_column_error_names_the_vietnamese_headers_too(cli, tmp_path):
+    path = tmp_path / "cases.csv"
+    path.write_text("Họ tên,Số điện thoại\nAn,0912345678\n", encoding="utf-8")
+    result = cli("cases", "import", str(path))
+    assert result.exit_code == 2
+    for expected in ("dossier_code (Mã hồ sơ)", "office_code (Mã đơn vị)",
+                     "received_at (Ngày tiếp nhận)"):  # fmt: skip
+        assert expected in result.stderr
+
+
+cases_cli = import_module("cati.cli.cases")  # `cati.cli.cases` is also the command group
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_ends_at_100_percent(cli, tmp_path, monkeypatch):
+    terminal = Terminal()
+    monkeypatch.setattr(cases_cli, "_progress_stream", lambda: terminal)
+    # blank lines and a header: fewer records than lines, as most files have
+    path = tmp_path / "cases.csv"
+    write_csv(path, [row(dossier_code=f"HS-{i}") for i in range(3)])
+    path.write_text(path.read_text(encoding="utf-8") + "\n\n,,,\n\n", encoding="utf-8")
+    result = cli("cases", "import", str(path))
+    assert result.exit_code == 0
+    last = terminal.getvalue().rstrip("\n").split("\r")[-1]
+    assert "100%" in last
+
+
+def test_progress_bar_is_cleared_when_the_import_fails(cli, tmp_path, monkeypatch):
+    terminal = Terminal()
+    monkeypatch.setattr(cases_cli, "_progress_stream", lambda: terminal)
+    monkeypatch.setattr(intake, "CHUNK_SIZE", 1)
+    path = tmp_path / "cases.csv"
+    path.write_text(
+        "dossier_code,office_code,received_at\nHS-1,QT,16/11/2026\n"
+        f'HS-2,"{"x" * (csv.field_size_limit() + 1)}",16/11/2026\n',
+        encoding="utf-8",
+    )
+    result = cli("cases", "import", str(path))
+    assert result.exit_code == 2
+    assert terminal.getvalue().endswith("\r\x1b[2K")
+
+
+def test_a_return_in_the_future_is_rejected(cli, session, tmp_path):
+    # NOW is Monday 23/11/2026 10:00 in Vietnam
+    rows = [row(dossier_code="A", returned_at="23/11/2026 10:00"),
+            row(dossier_code="B", returned_at="24/11/2026")]  # fmt: skip
+    result, summary = import_json(cli, write_csv(tmp_path / "cases.csv", rows, VIETNAMESE))
+    assert result.exit_code == 3
+    [rejection] = summary["rejected"]
+    assert (rejection["line"], rejection["column"]) == (3, "returned_at")
+    assert rejection["reason"] == (
+        "result returned in the future: 24/11/2026 00:00 is after the time of this import "
+        "(23/11/2026 10:00)"
+    )
+    assert sorted(stored(session)) == ["A"]
+
+
+# --------------------------------------------------------------------------------------------
+# Limits of an .xlsx file
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def limited_cli(runtime):
+    """`cati` with CATI_IMPORT_MAX_XLSX_MB / CATI_IMPORT_MAX_ROWS lowered."""
+
+    def invoke(*args: str, **limits):
+        settings = dataclasses.replace(runtime.settings, **limits)
+        changed = dataclasses.replace(runtime, settings=settings)
+        return CliRunner().invoke(cati_main, list(args), obj=changed, catch_exceptions=False)
+
+    return invoke
+
+
+def small_workbook(path: Path, rows: int, *, filler: int = 0) -> Path:
+    """A workbook of `rows` dossiers; with `filler`, the first name is that many characters
+    (more than openpyxl writes in one cell, so put into the sheet's XML afterwards)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(ENGLISH)
+    for i in range(rows):
+        name = "FILLER" if i == 0 and filler else ""
+        sheet.append([f"HS-{i}", name, "", "QT", "", "", "", "", "", "", "16/11/2026", "", ""])
+    book.save(path)
+    if filler:
+        edit_sheet(path, lambda xml: xml.replace("FILLER", "x" * filler))
+    return path
+
+
+def edit_sheet(path: Path, edit) -> None:
+    with zipfile.ZipFile(path) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode()
+    rewrite_member(path, "xl/worksheets/sheet1.xml", edit(xml).encode())
+
+
+def rewrite_member(path: Path, name: str, content: bytes) -> None:
+    """Replace one part of the workbook (a zip) with `content`."""
+    with zipfile.ZipFile(path) as source:
+        parts = {info.filename: source.read(info) for info in source.infolist()}
+    parts[name] = content
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for member, data in parts.items():
+            target.writestr(member, data)
+
+
+def test_xlsx_within_the_limits_is_imported(limited_cli, session, tmp_path):
+    path = small_workbook(tmp_path / "cases.xlsx", 3)
+    result = limited_cli("cases", "import", str(path), import_max_rows=4, import_max_xlsx_mb=1)
+    assert result.exit_code == 0, result.output
+    assert count(session) == 3
+
+
+def test_xlsx_past_the_row_limit_is_refused(limited_cli, session, tmp_path):
+    path = small_workbook(tmp_path / "cases.xlsx", 4)  # 5 rows with the header
+    result = limited_cli("cases", "import", str(path), import_max_rows=4)
+    assert result.exit_code == 2
+    assert str(path) in result.stderr and "CATI_IMPORT_MAX_ROWS" in result.stderr
+    assert count(session) == 0
+
+
+def test_xlsx_whose_dimension_is_past_the_row_limit_is_refused_before_reading(
+    limited_cli, session, tmp_path, monkeypatch
+):
+    path = small_workbook(tmp_path / "cases.xlsx", 1)
+    # 40 million empty rows declared, one row actually written at the end
+    edit_sheet(
+        path,
+        lambda xml: xml.replace(
+            '<dimension ref="A1:M2" />', '<dimension ref="A1:M40000000" />'
+        ).replace("</sheetData>", '<row r="40000000" /></sheetData>'),
+    )
+    read = []
+    monkeypatch.setattr(intake, "_header_mapping", lambda *a: read.append(a) or {})
+    result = limited_cli("cases", "import", str(path))
+    assert result.exit_code == 2
+    assert "40,000,000" in result.stderr and "CATI_IMPORT_MAX_ROWS" in result.stderr
+    assert read == []  # refused before the sheet's rows were read
+    assert count(session) == 0
+
+
+def test_xlsx_without_a_dimension_is_stopped_at_the_row_limit(limited_cli, session, tmp_path):
+    path = small_workbook(tmp_path / "cases.xlsx", 2)
+    edit_sheet(
+        path,
+        lambda xml: xml.replace('<dimension ref="A1:M3" />', "").replace(
+            "</sheetData>", '<row r="40000000" /></sheetData>'
+        ),
+    )
+    result = limited_cli("cases", "import", str(path), import_max_rows=1000)
+    assert result.exit_code == 2
+    assert "row 1,000" in result.stderr and "CATI_IMPORT_MAX_ROWS" in result.stderr
+    assert count(session) == 0
+
+
+def test_xlsx_past_the_size_limit_is_refused(limited_cli, session, tmp_path):
+    # 1.5 MB of text in one cell compresses to a few kilobytes
+    path = small_workbook(tmp_path / "cases.xlsx", 1, filler=1_500_000)
+    assert path.stat().st_size < 100_000
+    result = limited_cli("cases", "import", str(path), import_max_xlsx_mb=1)
+    assert result.exit_code == 2
+    assert str(path) in result.stderr and "CATI_IMPORT_MAX_XLSX_MB" in result.stderr
+    assert count(session) == 0
+
+
+def patch_declared_size(path: Path, name: str, size: int) -> None:
+    """Make the zip's central directory declare `size` uncompressed bytes for `name`."""
+    data = bytearray(path.read_bytes())
+    encoded = name.encode()
+    at = data.find(b"PK\x01\x02")
+    while at != -1:
+        name_length = int.from_bytes(data[at + 28 : at + 30], "little")
+        if bytes(data[at + 46 : at + 46 + name_length]) == encoded:
+            data[at + 24 : at + 28] = size.to_bytes(4, "little")
+            path.write_bytes(bytes(data))
+            return
+        at = data.find(b"PK\x01\x02", at + 4)
+    raise AssertionError(f"{name} not in {path}")
+
+
+def test_xlsx_declaring_a_huge_part_is_refused_before_reading(limited_cli, session, tmp_path):
+    path = small_workbook(tmp_path / "cases.xlsx", 1)
+    patch_declared_size(path, "xl/worksheets/sheet1.xml", 0xFFFF_FFF0)  # a zip bomb's 4 GB
+    result = limited_cli("cases", "import", str(path))
+    assert result.exit_code == 2
+    assert "MB once uncompressed" in result.stderr and "CATI_IMPORT_MAX_XLSX_MB" in result.stderr
+    assert count(session) == 0
+
+
+def test_xlsx_whose_header_understates_a_part_is_unreadable_not_larger(
+    limited_cli, session, tmp_path
+):
+    # a 1.5 MB sheet declared as 1 KB: no more than 1 KB of it is ever inflated
+    path = small_workbook(tmp_path / "cases.xlsx", 1, filler=1_500_000)
+    patch_declared_size(path, "xl/worksheets/sheet1.xml", 1024)
+    result = limited_cli("cases", "import", str(path), import_max_xlsx_mb=1)
+    assert result.exit_code == 2
+    assert str(path) in result.stderr and "Traceback" not in result.output
+    assert count(session) == 0
+
+
+def test_import_limits_come_from_the_environment():
+    from cati.config import Settings, SettingsError
+
+    defaults = Settings.from_env({})
+    assert (defaults.import_max_xlsx_mb, defaults.import_max_rows) == (200, 1_000_000)
+    env = {"CATI_IMPORT_MAX_XLSX_MB": "5", "CATI_IMPORT_MAX_ROWS": "1000"}
+    settings = Settings.from_env(env)
+    assert (settings.import_max_xlsx_mb, settings.import_max_rows) == (5, 1000)
+    for name in env:
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({name: "0"})

@@ -600,3 +600,106 @@ def test_phone_is_normalised_to_e164(raw, e164, kind):
     assert record.has_callable_phone is (kind in (M, L))
     if kind is not MISS:
         assert record.phone_raw == str(raw if not isinstance(raw, float) else int(raw)).strip()
+
+
+# --------------------------------------------------------------------------------------------
+# Values that are not text (from JSON)
+# --------------------------------------------------------------------------------------------
+
+NOT_TEXT = [
+    ("object", {"x": 1}, "an object"),
+    ("list", ["HS-1"], "a list"),
+    ("empty-list", [], "a list"),
+    ("true", True, "true"),
+    ("false", False, "false"),
+    ("nan", float("nan"), "NaN"),
+    ("infinity", float("inf"), "Infinity"),
+    ("minus-infinity", float("-inf"), "-Infinity"),
+    ("lone-surrogate", "Hùng\ud800", "surrogate"),
+    ("lone-low-surrogate", "\udc00", "surrogate"),
+]
+TEXT_COLUMNS = [
+    "dossier_code", "citizen_name", "phone", "office_code", "office_name", "procedure_code",
+    "procedure_name", "officer", "channel",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("column", TEXT_COLUMNS)
+@pytest.mark.parametrize(
+    ("value", "reason"), [n[1:] for n in NOT_TEXT], ids=[n[0] for n in NOT_TEXT]
+)
+def test_a_value_that_is_not_text_rejects_the_record_naming_the_column(column, value, reason):
+    problems = rejected(**{column: value})
+    assert [(line, col) for line, col, _ in problems] == [(LINE, column)]
+    assert reason in problems[0][2]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [n[1:] for n in NOT_TEXT if not isinstance(n[1], bool)],
+    ids=[n[0] for n in NOT_TEXT if not isinstance(n[1], bool)],
+)
+@pytest.mark.parametrize("column", ["immediate_result", "received_at", "due_at", "returned_at"])
+def test_a_value_that_is_not_text_rejects_a_yes_no_or_date_column(column, value, reason):
+    problems = rejected(**{column: value})
+    assert [(line, col) for line, col, _ in problems] == [(LINE, column)]
+
+
+@pytest.mark.parametrize("column", ["received_at", "returned_at"])
+def test_true_false_is_no_date(column):
+    assert [(line, col) for line, col, _ in rejected(**{column: True})] == [(LINE, column)]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (912345678, "912345678"),
+        (912345678.0, "912345678"),
+        (1.004194, "1.004194"),
+        (10**20, "1" + "0" * 20),
+    ],
+    ids=["int", "whole-float", "decimal", "big-int"],
+)
+def test_numbers_are_read_as_their_decimal_form(value, expected):
+    assert accepted(procedure_code=value).procedure_code == expected
+
+
+# --------------------------------------------------------------------------------------------
+# A return in the future
+# --------------------------------------------------------------------------------------------
+
+NOW_LOCAL = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
+
+
+@pytest.mark.parametrize(
+    ("returned", "ok"),
+    [
+        ("23/11/2026 10:00", True),
+        ("23/11/2026", True),  # a bare date: 00:00 today
+        ("23/11/2026 09:59", True),
+        ("23/11/2026 10:01", False),
+        ("24/11/2026", False),
+        ("2027-01-01 08:00", False),
+    ],
+)
+def test_a_return_after_the_import_time_is_rejected(returned, ok):
+    raw = {**VALID, "received_at": "16/11/2026", "returned_at": returned}
+    result = parse_record(raw, LINE, TZ, NOW_LOCAL.astimezone(UTC))
+    if ok:
+        assert isinstance(result, CaseRecord)
+        return
+    [problem] = result
+    assert (problem.line, problem.column) == (LINE, "returned_at")
+    assert "future" in problem.reason and "23/11/2026 10:00" in problem.reason
+
+
+def test_without_an_import_time_a_return_is_never_in_the_future():
+    assert isinstance(accepted(returned_at="01/01/2099"), CaseRecord)
+
+
+def test_missing_required_columns_are_named_in_both_languages():
+    with pytest.raises(HeaderError) as info:
+        map_headers(["Họ tên", "Số điện thoại"])
+    assert "dossier_code (Mã hồ sơ)" in str(info.value)
+    assert "office_code (Mã đơn vị)" in str(info.value)
+    assert "received_at (Ngày tiếp nhận)" in str(info.value)

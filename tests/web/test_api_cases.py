@@ -335,3 +335,97 @@ def test_too_many_records(client, session, monkeypatch):
     response = post(client, [case(dossier_code=c) for c in "ABC"])
     assert response.status_code == 413
     assert count(session) == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Oversize and malformed requests: a 4xx with a JSON error, never a 500
+# --------------------------------------------------------------------------------------------
+
+MALFORMED = [
+    ("many-brackets", "[" * 100_000),
+    ("deep-object", '{"a":' * 5000 + "1" + "}" * 5000),
+    ("deep-inside-a-record", '[{"dossier_code":' + "[" * 5000 + "]" * 5000 + "}]"),
+    ("lone-surrogate", '"\\ud800"'),
+    ("not-utf8", b'[{"dossier_code": "\xff"}]'),
+    ("trailing-garbage", "[]]"),
+]
+
+
+@pytest.mark.parametrize("data", [m[1] for m in MALFORMED], ids=[m[0] for m in MALFORMED])
+def test_malformed_body_is_a_400_with_a_json_error(client, session, data):
+    response = client.post(URL, data=data, content_type="application/json", headers=AUTH)
+    assert response.status_code == 400
+    assert isinstance(response.get_json()["error"], str)
+    assert count(session) == 0
+
+
+def test_body_past_the_size_limit_is_a_413_with_a_json_error(app, session):
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    response = post(app.test_client(), [case(citizen_name="x" * 2000)])
+    assert response.status_code == 413
+    assert "error" in response.get_json()
+    assert count(session) == 0
+
+
+NOT_TEXT = [
+    ("object", '{"x": 1}', "officer", "object"),
+    ("list", '["a", "b"]', "citizen_name", "list"),
+    ("nan", "NaN", "phone", "NaN"),
+    ("infinity", "Infinity", "dossier_code", "Infinity"),
+    ("minus-infinity", "-Infinity", "office_code", "-Infinity"),
+    ("true", "true", "procedure_name", "true"),
+    ("lone-surrogate", '"V\\u00f5 \\ud800"', "officer", "surrogate"),
+    ("lone-surrogate-name", '"\\udfff"', "citizen_name", "surrogate"),
+    ("object-for-a-date", '{"d": "2026-11-16"}', "received_at", "object"),
+    ("list-for-yes-no", "[true]", "immediate_result", "list"),
+    ("nan-for-a-date", "NaN", "returned_at", "NaN"),
+]
+
+
+@pytest.mark.parametrize(
+    ("literal", "column", "reason"), [n[1:] for n in NOT_TEXT], ids=[n[0] for n in NOT_TEXT]
+)
+def test_a_value_that_is_not_text_rejects_its_record_naming_the_field(
+    client, session, literal, column, reason
+):
+    import json
+
+    bad = json.dumps(case(**{"dossier_code": "BAD", column: "@"}), ensure_ascii=True)
+    bad = bad.replace('"@"', literal)
+    body = f"[{json.dumps(case(dossier_code='A'))}, {bad}, {json.dumps(case(dossier_code='B'))}]"
+    response = client.post(URL, data=body, content_type="application/json", headers=AUTH)
+    assert response.status_code == 200, response.get_data()
+    summary = response.get_json()
+    assert [(r["line"], r["column"]) for r in summary["rejected"]] == [(2, column)]
+    assert reason in summary["rejected"][0]["reason"]
+    assert (summary["imported"], summary["updated"]) == (2, 0)
+    assert sorted(stored(session)) == ["A", "B"]
+
+
+def test_a_lone_surrogate_in_strict_mode_stores_nothing(client, session):
+    body = '[{"dossier_code": "HS-1", "office_code": "QT", "received_at": "2026-11-16",' \
+        ' "citizen_name": "\\ud83d"}]'  # fmt: skip
+    response = client.post(
+        URL + "?strict=1", data=body, content_type="application/json", headers=AUTH
+    )
+    assert response.status_code == 422
+    assert [r["column"] for r in response.get_json()["rejected"]] == ["citizen_name"]
+    assert count(session) == 0
+
+
+def test_whole_numbers_are_read_as_their_digits(client, session):
+    response = post(client, [case(dossier_code=2026001, phone=912345678.0, office_code=7)])
+    assert response.status_code == 200 and response.get_json()["imported"] == 1
+    [stored_case] = stored(session).values()
+    assert (stored_case.dossier_code, stored_case.phone) == ("2026001", "+84912345678")
+    assert stored_case.office.code == "7"
+
+
+def test_a_return_in_the_future_is_rejected(client, session):
+    # NOW is Monday 23/11/2026 10:00 in Vietnam
+    body = [case(dossier_code="A", returned_at="2026-11-23 10:00"),
+            case(dossier_code="B", returned_at="2026-11-23 10:01")]  # fmt: skip
+    summary = post(client, body).get_json()
+    assert [(r["line"], r["column"]) for r in summary["rejected"]] == [(2, "returned_at")]
+    assert "future" in summary["rejected"][0]["reason"]
+    assert sorted(stored(session)) == ["A"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hmac
+import json
 
 from flask import abort, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from cati.domain.intake import canonical_column
 from cati.services.flows import load_flows
@@ -40,9 +42,13 @@ def post_cases():
     """Upsert a JSON list of dossier records; `?strict=1` stores nothing if one is rejected.
 
     Records use the import's column names (English or Vietnamese); `line` in a rejection is the
-    record's 1-based position in the list.
+    record's 1-based position in the list. A value that is not text (an object, a list,
+    true/false outside a yes/no column, NaN, an infinity, a lone surrogate) rejects its record;
+    numbers are read as their decimal form.
     """
-    payload = request.get_json(silent=True)
+    payload, error = _json_body()
+    if error is not None:
+        return {"error": error}, 400
     if not isinstance(payload, list) or not all(isinstance(item, dict) for item in payload):
         return {"error": "the body must be a JSON list of case objects"}, 400
     if len(payload) > MAX_CASES_PER_REQUEST:
@@ -61,6 +67,25 @@ def post_cases():
     except StrictImportAborted as exc:
         return exc.summary.as_dict(), 422
     return summary.as_dict(), 200
+
+
+def _json_body() -> tuple[object, str | None]:
+    """The request's JSON, or the reason it has none: a body that is not JSON, not UTF-8, or
+    nested deeper than the parser goes is a 400, never a 500."""
+    if not request.is_json:
+        return None, "the body must be JSON (Content-Type: application/json)"
+    data = request.get_data(cache=False)  # 413 past MAX_CONTENT_LENGTH
+    try:
+        return json.loads(data), None
+    except RecursionError:
+        return None, "the body is not a list of case objects: it is nested too deeply"
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        return None, f"the body is not valid JSON ({exc})"
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def body_too_large(exc: RequestEntityTooLarge):
+    return {"error": "the body is too large; send the cases in several requests"}, 413
 
 
 def _is_signed_in_manager() -> bool:
