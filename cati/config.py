@@ -76,6 +76,11 @@ class Settings:
     round_calling_days: int = 14  # a new round is called until this long after its week
     retention_cron: str = "30 2 * * *"  # local time
     heartbeat_s: int = 10
+    # Follow-ups: deadlines in working days, the offices' daily digest by email
+    follow_up_working_days: int = 5
+    smtp_url: str | None = field(default=None, repr=False)  # may hold a password
+    smtp_from: str = "cati@localhost"
+    digest_cron: str = "0 7 * * mon-fri"  # local time
 
     @property
     def webhook_token(self) -> str:
@@ -133,6 +138,10 @@ class Settings:
             round_calling_days=_int(env, "CATI_ROUND_CALLING_DAYS", 14, minimum=1),
             retention_cron=_cron(env, "CATI_RETENTION_CRON", cls.retention_cron, timezone),
             heartbeat_s=_int(env, "CATI_SCHEDULER_HEARTBEAT_S", 10, minimum=1),
+            follow_up_working_days=_int(env, "CATI_FOLLOW_UP_WORKING_DAYS", 5, minimum=1),
+            smtp_url=_smtp_url(env),
+            smtp_from=_email(env, "CATI_SMTP_FROM", cls.smtp_from),
+            digest_cron=_cron(env, "CATI_DIGEST_CRON", cls.digest_cron, timezone),
         )
         # Members' numbers are what keeps a citizen from being surveyed again too soon:
         # they must outlive the re-survey window (counted from a round's week; the round
@@ -272,6 +281,31 @@ def _public_url(env: Mapping[str, str]) -> str:
     if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", raw):
         raise SettingsError(f"CATI_PUBLIC_URL: not an http(s) base URL: {raw!r}")
     return raw.rstrip("/")
+
+
+def _smtp_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("CATI_SMTP_URL", "").strip()
+    if not raw:
+        return None
+    try:
+        url = make_url(raw.replace("smtp://", "smtp+x://", 1).replace("smtps://", "smtps+x://", 1))
+        port = url.port
+    except (ArgumentError, ValueError):
+        url, port = None, None
+    if url is None or url.drivername not in ("smtp+x", "smtps+x") or not url.host or port == 0:
+        # Not quoted back: the value may hold a password.
+        raise SettingsError(
+            "CATI_SMTP_URL: not a mail server URL like smtp://host:25 or "
+            "smtps://user:password@host:465"
+        )
+    return raw
+
+
+def _email(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", raw):
+        raise SettingsError(f"{name}: not an email address like cati@example.vn: {raw!r}")
+    return raw
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
