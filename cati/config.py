@@ -29,6 +29,7 @@ from cati.domain.calling import (
     parse_calling_hours,
     parse_holidays,
 )
+from cati.domain.follow_ups import DeadlinePolicy
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,12 @@ class Settings:
     smtp_url: str | None = field(default=None, repr=False)  # may hold a password
     smtp_from: str = "cati@localhost"
     digest_cron: str = "0 7 * * mon-fri"  # local time
+
+    @property
+    def follow_up_deadlines(self) -> DeadlinePolicy:
+        return DeadlinePolicy(
+            self.follow_up_working_days, self.calling_policy.holidays, self.timezone
+        )
 
     @property
     def webhook_token(self) -> str:

@@ -47,7 +47,9 @@ def report(round_id: int | None, weeks: str | None, fmt: str, output: Path | Non
             data = rounds_trend(session, first, last, flows, settings.timezone)
         else:
             try:
-                data = round_report(session, round_id, flows, settings.timezone)
+                data = round_report(
+                    session, round_id, flows, settings.timezone, now=runtime.clock()
+                )
             except ReportError as exc:
                 raise click.BadParameter(str(exc), param_hint="ROUND_ID") from None
     if weeks is not None and fmt != "json":

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
+from cati.domain.calling import DEFAULT_TZ
+
 DEFAULT_WORKING_DAYS = 5  # Decree 92/2017: forwarded within 05 working days
 HOTLINE_MESSAGE = "hotline_message"
 MAX_NOTE_LENGTH = 4000
@@ -94,6 +96,19 @@ def working_day_deadline(
         if is_working_day(day, holidays):
             counted += 1
     return datetime.combine(day, time(23, 59, 59), tzinfo=tz)
+
+
+@dataclass(frozen=True)
+class DeadlinePolicy:
+    """How long an office has: `working_days` (CATI_FOLLOW_UP_WORKING_DAYS), the holidays
+    (CATI_HOLIDAYS) and the zone whose days count."""
+
+    working_days: int = DEFAULT_WORKING_DAYS
+    holidays: frozenset[date] = frozenset()
+    tz: tzinfo = DEFAULT_TZ
+
+    def due_at(self, raised_at: datetime) -> datetime:
+        return working_day_deadline(raised_at, self.working_days, self.holidays, self.tz)
 
 
 def is_overdue(status: str, due_at: datetime, now: datetime) -> bool:

@@ -15,6 +15,7 @@ class Role(StrEnum):
     INTERVIEWER = "interviewer"
     MANAGER = "manager"
     ADMIN = "admin"
+    OFFICE = "office"  # handles its own office's follow-ups, nothing else
 
 
 class User(Base):
@@ -28,6 +29,7 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))  # role office
 
 
 class AuditEvent(Base):

@@ -24,13 +24,14 @@ class CurrentUser(UserMixin):
     id: int
     username: str
     role: str
+    office_id: int | None = None  # the office of an `office` user
 
     def get_id(self) -> str:
         return str(self.id)
 
     @classmethod
     def of(cls, user: User) -> CurrentUser:
-        return cls(id=user.id, username=user.username, role=user.role)
+        return cls(id=user.id, username=user.username, role=user.role, office_id=user.office_id)
 
 
 @login_manager.user_loader
