@@ -235,7 +235,9 @@ def list_follow_ups(
         if office_id_of_code is None:
             raise FollowUpError(f"no office with code {office_code!r}")
         query = query.where(FollowUp.office_id == office_id_of_code)
-    if office_id is not None:
+    if office_id is not None or not manager:
+        if office_id is None:
+            return []  # an office user without an office sees nothing
         query = query.where(FollowUp.office_id == office_id)
     if status == OPEN_FILTER or overdue:
         query = query.where(FollowUp.status.in_([s.value for s in OPEN]))
@@ -260,7 +262,7 @@ def get_follow_up(
     """One follow-up with its history; `office_id` restricts to that office's (any other is
     'not found', so an office learns nothing of another's)."""
     row = session.get(FollowUp, follow_up_id)
-    if row is None or (not manager and row.office_id != office_id):
+    if row is None or (not manager and (office_id is None or row.office_id != office_id)):
         raise FollowUpError(f"no follow-up {follow_up_id}")
     return _views(session, [row], now, manager=manager, detailed=True)[0]
 
@@ -394,7 +396,7 @@ def update_status(
     for this user, `TransitionError` when the change is not allowed (closing needs a note).
     The row is locked while it changes, so two clerks cannot both close it."""
     row = session.scalar(select(FollowUp).where(FollowUp.id == follow_up_id).with_for_update())
-    if row is None or (not manager and row.office_id != office_id):
+    if row is None or (not manager and (office_id is None or row.office_id != office_id)):
         raise FollowUpError(f"no follow-up {follow_up_id}")
     after, note = check_transition(row.status, status, note)
     before = row.status
