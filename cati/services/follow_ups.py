@@ -477,16 +477,3 @@ def follow_up_figures(
             )
         ],
     }
-
-
-def digest_for_office(
-    session: Session, office_id: int, *, now: datetime, since: datetime
-) -> tuple[list[FollowUpView], list[FollowUpView]]:
-    """What an office's daily digest lists: the follow-ups raised since `since` and still
-    open, and the overdue ones; without the citizens' identity unless they agreed."""
-    views = list_follow_ups(
-        session, now=now, office_id=office_id, status=OPEN_FILTER, manager=False
-    )
-    new = [v for v in views if v.raised_at >= since and not v.overdue]
-    overdue = [v for v in views if v.overdue]
-    return new, overdue
