@@ -131,9 +131,10 @@ def _raise(
             }
         )
         .on_conflict_do_nothing(index_elements=[source_column.key])
-    ).rowcount
-    follow_up_id = session.scalar(select(FollowUp.id).where(source_column == source_id))
-    if created:
+        .returning(FollowUp.id)
+    ).scalar()
+    follow_up_id = created or session.scalar(select(FollowUp.id).where(source_column == source_id))
+    if created is not None:
         session.add(
             FollowUpChange(
                 follow_up_id=follow_up_id,
