@@ -29,6 +29,7 @@ from cati.domain.calling import (
     parse_calling_hours,
     parse_holidays,
 )
+from cati.domain.follow_ups import DeadlinePolicy
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,17 @@ class Settings:
     heartbeat_s: int = 10
     import_max_xlsx_mb: int = 200  # uncompressed size of an .xlsx import
     import_max_rows: int = 1_000_000  # rows of an .xlsx import
+    # Follow-ups: deadlines in working days, the offices' daily digest by email
+    follow_up_working_days: int = 5
+    smtp_url: str | None = field(default=None, repr=False)  # may hold a password
+    smtp_from: str = "cati@localhost"
+    digest_cron: str = "0 7 * * mon-fri"  # local time
+
+    @property
+    def follow_up_deadlines(self) -> DeadlinePolicy:
+        return DeadlinePolicy(
+            self.follow_up_working_days, self.calling_policy.holidays, self.timezone
+        )
 
     @property
     def webhook_token(self) -> str:
@@ -143,6 +155,10 @@ class Settings:
             heartbeat_s=_int(env, "CATI_SCHEDULER_HEARTBEAT_S", 10, minimum=1),
             import_max_xlsx_mb=_int(env, "CATI_IMPORT_MAX_XLSX_MB", 200, minimum=1),
             import_max_rows=_int(env, "CATI_IMPORT_MAX_ROWS", 1_000_000, minimum=1),
+            follow_up_working_days=_int(env, "CATI_FOLLOW_UP_WORKING_DAYS", 5, minimum=1),
+            smtp_url=_smtp_url(env),
+            smtp_from=_email(env, "CATI_SMTP_FROM", cls.smtp_from),
+            digest_cron=_cron(env, "CATI_DIGEST_CRON", cls.digest_cron, timezone),
         )
         # Members' numbers are what keeps a citizen from being surveyed again too soon:
         # they must outlive the re-survey window (counted from a round's week; the round
@@ -282,6 +298,31 @@ def _public_url(env: Mapping[str, str]) -> str:
     if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", raw):
         raise SettingsError(f"CATI_PUBLIC_URL: not an http(s) base URL: {raw!r}")
     return raw.rstrip("/")
+
+
+def _smtp_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("CATI_SMTP_URL", "").strip()
+    if not raw:
+        return None
+    try:
+        url = make_url(raw.replace("smtp://", "smtp+x://", 1).replace("smtps://", "smtps+x://", 1))
+        port = url.port
+    except (ArgumentError, ValueError):
+        url, port = None, None
+    if url is None or url.drivername not in ("smtp+x", "smtps+x") or not url.host or port == 0:
+        # Not quoted back: the value may hold a password.
+        raise SettingsError(
+            "CATI_SMTP_URL: not a mail server URL like smtp://host:25 or "
+            "smtps://user:password@host:465"
+        )
+    return raw
+
+
+def _email(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", raw):
+        raise SettingsError(f"{name}: not an email address like cati@example.vn: {raw!r}")
+    return raw
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:

@@ -31,6 +31,8 @@ class Runtime:
     def transaction(self) -> Iterator[Session]:
         """One unit of work: committed when the block ends, rolled back if it raises."""
         session = self.session_factory()
+        # Follow-ups raised in this unit of work (by any service) get their deadline from it.
+        session.info["follow_up_deadlines"] = self.settings.follow_up_deadlines
         try:
             yield session
             session.commit()

@@ -82,3 +82,28 @@ def test_a_bad_database_url_is_not_quoted_back():
         with pytest.raises(SettingsError, match="CATI_DATABASE_URL") as error:
             Settings.from_env({"CATI_DATABASE_URL": value})
         assert "hunter2" not in str(error.value) and "p@ss" not in str(error.value)
+
+
+def test_follow_up_and_mail_settings():
+    settings = Settings.from_env(
+        {
+            "CATI_FOLLOW_UP_WORKING_DAYS": "15",
+            "CATI_SMTP_URL": "smtp://127.0.0.1:2525",
+            "CATI_SMTP_FROM": "khaosat@sonoivu.gov.vn",
+        }
+    )
+    assert settings.follow_up_working_days == 15
+    assert settings.smtp_url == "smtp://127.0.0.1:2525"
+    assert settings.smtp_from == "khaosat@sonoivu.gov.vn"
+    assert Settings.from_env({}).smtp_url is None
+    assert Settings.from_env({}).follow_up_working_days == 5
+    for env, name in [
+        ({"CATI_FOLLOW_UP_WORKING_DAYS": "0"}, "CATI_FOLLOW_UP_WORKING_DAYS"),
+        ({"CATI_SMTP_URL": "http://mail.example.vn"}, "CATI_SMTP_URL"),
+        ({"CATI_SMTP_URL": "smtp://user:secret@:25"}, "CATI_SMTP_URL"),
+        ({"CATI_SMTP_FROM": "not an address"}, "CATI_SMTP_FROM"),
+        ({"CATI_DIGEST_CRON": "daily"}, "CATI_DIGEST_CRON"),
+    ]:
+        with pytest.raises(SettingsError, match=name) as caught:
+            Settings.from_env(env)
+        assert "secret" not in str(caught.value)

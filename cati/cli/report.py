@@ -61,7 +61,9 @@ def report(round_id: int | None, weeks: str | None, fmt: str, output: Path | Non
             )
         else:
             try:
-                data = round_report(session, round_id, flows, settings.timezone)
+                data = round_report(
+                    session, round_id, flows, settings.timezone, now=runtime.clock()
+                )
             except ReportError as exc:
                 raise click.BadParameter(str(exc), param_hint="ROUND_ID") from None
             _check_flows([(round_id, data["round"]["flow"])], flows, settings.flows_dir)

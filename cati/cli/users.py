@@ -12,6 +12,7 @@ from cati.services.users import (
     ROLES,
     UserInputError,
     check_new_username,
+    check_office,
     check_password,
     create_user,
     disable_user,
@@ -34,12 +35,21 @@ def users() -> None:
     help="What the person may do.",
 )
 @click.option(
+    "--office",
+    "office_code",
+    metavar="OFFICE_CODE",
+    help="The office of an office user (required with --role office).",
+)
+@click.option(
     "--password-stdin",
     is_flag=True,
     help="Read the password from the first line of standard input instead of prompting.",
 )
-def users_add(username: str, role: str, password_stdin: bool) -> None:
+def users_add(username: str, role: str, office_code: str | None, password_stdin: bool) -> None:
     """Create the account USERNAME (letters a-z, digits, '.', '_', '-'; stored in lower case).
+
+    An office user (--role office --office OFFICE_CODE) sees and handles only its office's
+    follow-ups.
 
     The password (at least 10 characters) is asked twice without echo, or read from standard
     input with --password-stdin.
@@ -48,8 +58,10 @@ def users_add(username: str, role: str, password_stdin: bool) -> None:
     try:
         with runtime.transaction() as session:  # fail before asking for a password
             username = check_new_username(session, username)
+            check_office(session, role.lower(), office_code)
     except UserInputError as exc:
-        raise click.BadParameter(str(exc), param_hint="USERNAME") from None
+        hint = "USERNAME" if "username" in str(exc) else "--office"
+        raise click.BadParameter(str(exc), param_hint=hint) from None
     if password_stdin:
         lines = sys.stdin.read().splitlines()
         password = lines[0] if lines else ""
@@ -65,10 +77,12 @@ def users_add(username: str, role: str, password_stdin: bool) -> None:
         raise click.UsageError(str(exc)) from None
     try:
         with runtime.transaction() as session:
-            create_user(session, username, password, role, now=runtime.clock())
+            create_user(
+                session, username, password, role, now=runtime.clock(), office_code=office_code
+            )
     except UserInputError as exc:
         raise click.BadParameter(str(exc), param_hint="USERNAME") from None
-    click.echo(f"added {username} ({role})")
+    click.echo(f"added {username} ({role}{f', office {office_code}' if office_code else ''})")
 
 
 @users.command("list")

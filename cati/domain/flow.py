@@ -24,8 +24,11 @@ MAX_TRIES = 3  # the first asking included; then the question is left without an
 PLACEHOLDERS = frozenset({"office", "procedure", "returned_date"})
 MESSAGES = ("invalid", "no_input", "welcome_back", "goodbye", "record_start")
 DOCUMENT_KEYS = ("spec_version", "id", "title", "languages", "questions", "messages", "closing")
-QUESTION_KEYS = ("id", "type", "prompt", "options", "max_seconds", "required")
-OPTION_KEYS = ("label", "end", "next", "opt_out")
+QUESTION_KEYS = (
+    "id", "type", "prompt", "options", "max_seconds", "required", "follow_up", "at_most",
+)  # fmt: skip
+OPTION_KEYS = ("label", "end", "next", "opt_out", "follow_up")
+YES, NO = "1", "2"  # the keys of a yes/no question
 
 
 class QuestionType(StrEnum):
@@ -79,6 +82,7 @@ class Option:
     end: Outcome | None = None
     next: str | None = None
     opt_out: bool = False  # the citizen asked never to be called again
+    follow_up: str | None = None  # choosing it raises a follow-up for the office, this reason
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,12 @@ class Question:
     options: tuple[Option, ...] = ()
     max_seconds: int = 60  # for `record`
     required: bool = False  # no skipping: '0' is not accepted and no answer ends the interview
+    # The keys whose answer raises a follow-up for the office, with its reason (`follow_up`).
+    follow_ups: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def follow_up_reason(self, value: str | None) -> str | None:
+        """The follow-up reason this answer raises, if any ('0' and no answer raise none)."""
+        return self.follow_ups.get(value) if value else None
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -223,7 +233,8 @@ def load_flow(document: Any, source: str) -> Flow:
         if not isinstance(required, bool) or (required and qtype is QuestionType.RECORD):
             raise fail(f"{path}/required", "true or false (a recording cannot be required)")
         text = prompt(raw.get("prompt"), f"{path}/prompt")
-        questions.append(Question(qid, qtype, text, options, max_seconds, required))  # fmt: skip
+        follow_ups = _follow_ups(raw, qtype, options, path, fail)
+        questions.append(Question(qid, qtype, text, options, max_seconds, required, follow_ups))
     _check_graph(questions, fail)
 
     raw_messages = document.get("messages")
@@ -268,9 +279,70 @@ def _options(raw, qtype, path, langs, fail, prompt) -> tuple[Option, ...]:
         opt_out = spec.get("opt_out", False)
         if not isinstance(opt_out, bool):
             raise fail(f"{opath}/opt_out", "must be true or false")
+        follow_up = spec.get("follow_up")
+        if follow_up is not None:
+            _check_reason(follow_up, f"{opath}/follow_up", fail)
         label = prompt(spec.get("label"), f"{opath}/label").text
-        options.append(Option(key, label, end, nxt, opt_out))
+        options.append(Option(key, label, end, nxt, opt_out, follow_up))
     return tuple(options)
+
+
+def _check_reason(reason: Any, path: str, fail) -> str:
+    if not isinstance(reason, str) or not _ID.fullmatch(reason):
+        raise fail(path, "a follow-up reason is a lower-case identifier, e.g. low_score")
+    return reason
+
+
+def _follow_ups(raw: Mapping, qtype: QuestionType, options, path: str, fail) -> dict[str, str]:
+    """The keys that raise a follow-up, from `follow_up` (and `at_most` on a scale question).
+
+    - scale: `follow_up: low_score` with `at_most: 3` raises on 1, 2 or 3;
+    - yes_no: `follow_up: reason` raises on yes; `follow_up: {no: reason}` (or `{yes: …}`)
+      chooses the answer;
+    - record: raises when a comment is left;
+    - choice: on the options (`options: {2: {label: …, follow_up: reason}}`).
+    """
+    follow_up = raw.get("follow_up")
+    at_most = raw.get("at_most")
+    if at_most is not None and qtype is not QuestionType.SCALE:
+        raise fail(f"{path}/at_most", f"only scale questions have at_most, not {qtype}")
+    if qtype is QuestionType.CHOICE:
+        if follow_up is not None:
+            raise fail(f"{path}/follow_up", "on a choice question, put follow_up on its options")
+        return {o.key: o.follow_up for o in options if o.follow_up is not None}
+    if follow_up is None:
+        if at_most is not None:
+            raise fail(f"{path}/at_most", "at_most needs a follow_up reason beside it")
+        return {}
+    if qtype is QuestionType.SCALE:
+        reason = _check_reason(follow_up, f"{path}/follow_up", fail)
+        if type(at_most) is not int or not 1 <= at_most <= 9:
+            raise fail(f"{path}/at_most", "a scale follow-up needs at_most: a score from 1 to 9")
+        return {str(score): reason for score in range(1, at_most + 1)}
+    if qtype is QuestionType.RECORD:
+        return {"1": _check_reason(follow_up, f"{path}/follow_up", fail)}
+    if isinstance(follow_up, str):
+        return {YES: _check_reason(follow_up, f"{path}/follow_up", fail)}
+    if not isinstance(follow_up, Mapping) or not follow_up:
+        raise fail(f"{path}/follow_up", "a reason (raised on yes), or {yes: reason} / {no: reason}")
+    keys: dict[str, str] = {}
+    for answer, reason in follow_up.items():
+        # YAML 1.1 reads a bare yes/no as true/false
+        name = ("yes" if answer else "no") if isinstance(answer, bool) else answer
+        if name not in ("yes", "no"):
+            raise fail(f"{path}/follow_up/{answer}", "the answers of a yes/no question are yes, no")
+        keys[YES if name == "yes" else NO] = _check_reason(reason, f"{path}/follow_up/{name}", fail)
+    return keys
+
+
+def follow_up_reasons(flow: Flow, answers: Mapping[str, str | None]) -> list[str]:
+    """The follow-up reasons a member's answers raise, each once, in the flow's order."""
+    reasons: list[str] = []
+    for question in flow.questions:
+        reason = question.follow_up_reason(answers.get(question.id))
+        if reason is not None and reason not in reasons:
+            reasons.append(reason)
+    return reasons
 
 
 def _known_keys(mapping: Mapping, allowed: tuple[str, ...], path: str, fail) -> None:

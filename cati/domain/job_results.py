@@ -119,6 +119,8 @@ _MESSAGES: dict[str, dict[str, Callable[..., str]]] = {
             f"and requeued, {errors} errors, {leases_returned} expired console leases returned"
         ),
         "closed": lambda rounds: f"{rounds} rounds closed",
+        "digests_sent": lambda offices: f"follow-up digests mailed to {offices} offices",
+        "digest_off": lambda: "no CATI_SMTP_URL: no digest mailed",
         "erased": _en_erased,
         "ok": lambda: "ok",
         "lost_lead": lambda: "lost the leadership lock",
@@ -141,6 +143,8 @@ _MESSAGES: dict[str, dict[str, Callable[..., str]]] = {
             "hết hạn được trả lại"
         ),
         "closed": lambda rounds: f"đã đóng {rounds} đợt",
+        "digests_sent": lambda offices: f"đã gửi thư tổng hợp phản ánh cho {offices} đơn vị",
+        "digest_off": lambda: "chưa đặt CATI_SMTP_URL: không gửi thư tổng hợp",
         "erased": _vi_erased,
         "ok": lambda: "bình thường",
         "lost_lead": lambda: "mất quyền điều phối",

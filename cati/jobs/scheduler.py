@@ -174,6 +174,11 @@ class SchedulerNode:
                 CronTrigger.from_crontab(settings.retention_cron, timezone=tz),
             ),
             JobSpec(
+                "digest",
+                lambda: tasks.mail_follow_up_digests(runtime),
+                CronTrigger.from_crontab(settings.digest_cron, timezone=tz),
+            ),
+            JobSpec(
                 "heartbeat",
                 self._leader_heartbeat,
                 IntervalTrigger(seconds=settings.heartbeat_s, timezone=tz),

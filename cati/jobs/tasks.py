@@ -119,3 +119,9 @@ def erase_expired_data(runtime: Runtime, provider: Provider) -> JobResult:
     from cati.jobs.retention import erase_personal_data
 
     return erase_personal_data(runtime, provider).result()
+
+
+def mail_follow_up_digests(runtime: Runtime) -> JobResult:
+    from cati.jobs.digest import send_digests
+
+    return send_digests(runtime)

@@ -16,6 +16,7 @@ class Office(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(254))  # the follow-ups' daily digest
 
 
 class Case(Base):

@@ -16,6 +16,7 @@ class Role(StrEnum):
     INTERVIEWER = "interviewer"
     MANAGER = "manager"
     ADMIN = "admin"
+    OFFICE = "office"  # handles its own office's follow-ups, nothing else
 
 
 def new_session_token() -> str:
@@ -36,6 +37,7 @@ class User(Base):
     # Carried in every session of this account (and checked at each request): a new value,
     # given at sign-out, a password change or disabling, ends every session signed in before.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))  # role office
 
 
 class AuditEvent(Base):

@@ -402,8 +402,9 @@ def save_answers(
         raise ConsoleError(f"{next(iter(pending))}: the flow does not ask this question now")
     for question_id, value in changes.items():
         save_answer(
-            session, member_id, attempt.id, question_id, value, now, exists=question_id in before
-        )
+            session, member_id, attempt.id, question_id, value, now,
+            exists=question_id in before, flow=flow,
+        )  # fmt: skip
     saved = list(changes)
     if saved:
         record_audit(

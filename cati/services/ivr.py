@@ -44,6 +44,7 @@ from cati.models import (
 )
 from cati.phone import normalize_phone
 from cati.services.dialer import round_ends_at, schedule_next_call
+from cati.services.follow_ups import raise_for_answer, raise_for_hotline_message
 
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 _STATUS_ORDER = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3, "answered": 3}
@@ -391,6 +392,7 @@ def _record(
                 value,
                 now,
                 exists=event.question_id in saved,
+                flow=run.flow,
             )
         elif isinstance(event, Finished):
             _finish(session, attempt, member, run, event.outcome, now)
@@ -410,9 +412,11 @@ def save_answer(
     now: datetime,
     *,
     exists: bool,
+    flow: Flow | None = None,
 ) -> None:
     """Save an answer ('0' don't know; None, no answer), or change it when `exists` says the
-    member already has a row for the question. Shared by the IVR and the console."""
+    member already has a row for the question. Shared by the IVR and the console. With the
+    `flow`, an answer it declares a follow-up for raises the member's follow-up."""
     if exists:
         if value is not None:  # an answer replaces a "no answer", never the other way round
             session.execute(
@@ -431,6 +435,8 @@ def save_answer(
                 answered_at=now,
             )
         )
+    if flow is not None:
+        raise_for_answer(session, flow, member_id, question_id, value, now)
 
 
 def _finish(
@@ -527,15 +533,16 @@ def save_hotline_message(
     """Keep a message left on the hotline (once, however often the callback comes)."""
     if session.scalar(select(HotlineMessage.id).where(HotlineMessage.provider_call_id == call_sid)):
         return
-    session.add(
-        HotlineMessage(
-            provider_call_id=call_sid,
-            caller=normalize_phone(caller).e164,
-            recording_url=recording_url,
-            duration_s=_int(duration),
-            received_at=now,
-        )
+    message = HotlineMessage(
+        provider_call_id=call_sid,
+        caller=normalize_phone(caller).e164,
+        recording_url=recording_url,
+        duration_s=_int(duration),
+        received_at=now,
     )
+    session.add(message)
+    session.flush()
+    raise_for_hotline_message(session, message.id, now)
 
 
 def record_opt_out_choice(session: Session, member: Member, run: FlowRun, now: datetime) -> None:

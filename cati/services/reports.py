@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
@@ -19,6 +19,7 @@ from cati.domain.dispositions import AttemptOutcome, is_human_contact
 from cati.domain.flow import Flow
 from cati.domain.reports import counts_of, question_summary, rates_of
 from cati.models import Answer, Attempt, Case, Member, Office, Round, User
+from cati.services.follow_ups import follow_up_figures
 
 HUMAN_OUTCOMES = [o.value for o in AttemptOutcome if is_human_contact(o)]
 
@@ -56,7 +57,12 @@ def member_call_totals(*where):
 
 
 def round_report(
-    session: Session, round_id: int, flows: Mapping[str, Flow], tz: tzinfo
+    session: Session,
+    round_id: int,
+    flows: Mapping[str, Flow],
+    tz: tzinfo,
+    *,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """The report JSON of `cati report` and `GET /api/rounds/<id>/report`.
 
@@ -134,6 +140,8 @@ def round_report(
         "officers": [{"officer": k, **v} for k, v in sorted(sections["officers"].items()) if k],
         "modes": [{"mode": k, **v} for k, v in sorted(sections["modes"].items())],
         "interviewers": _interviewers(session, sections["interviewers"]),
+        # The follow-ups raised from the round's members: in all and per office.
+        "follow_ups": follow_up_figures(session, round_id=round_id, now=now or datetime.now(UTC)),
     }
 
 

@@ -15,7 +15,9 @@ from cati.domain.job_results import JobResult, describe_stored
 from cati.models import SchedulerJob, SchedulerNode
 
 LEADER, STANDBY = "leader", "standby"
-JOB_NAMES = ("sampling", "dialing", "reaping", "closing", "retention", "heartbeat")
+JOB_NAMES = (
+    "sampling", "dialing", "reaping", "closing", "retention", "digest", "heartbeat",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

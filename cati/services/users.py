@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from cati.models import AuditEvent, Role, User
+from cati.models import AuditEvent, Office, Role, User
 from cati.models.users import new_session_token
 
 # werkzeug's scrypt (n=2**15): about a tenth of a second per check, by design.
@@ -105,12 +105,34 @@ def check_new_username(session: Session, raw: str) -> str:
     return username
 
 
+def check_office(session: Session, role: str, office_code: str | None) -> int | None:
+    """The office id of an `office` user (required for that role, refused for the others)."""
+    if role != Role.OFFICE.value:
+        if office_code:
+            raise UserInputError(f"--office is only for the {Role.OFFICE.value} role")
+        return None
+    if not office_code or not office_code.strip():
+        raise UserInputError(f"the {Role.OFFICE.value} role needs --office OFFICE_CODE")
+    office_id = session.scalar(select(Office.id).where(Office.code == office_code.strip()))
+    if office_id is None:
+        raise UserInputError(f"no office with code {office_code!r}")
+    return office_id
+
+
 def create_user(
-    session: Session, username: str, password: str, role: str, *, now: datetime
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    now: datetime,
+    office_code: str | None = None,
 ) -> User:
-    """Add an active account; raise `UserInputError` for a taken or invalid name, role, password."""
+    """Add an active account; raise `UserInputError` for a taken or invalid name, role, password
+    or office (an `office` user handles its office's follow-ups and needs one)."""
     username = check_new_username(session, username)
     role = check_role(role)
+    office_id = check_office(session, role, office_code)
     check_password(password)
     user = User(
         username=username,
@@ -121,13 +143,17 @@ def create_user(
         locked_until=None,
         created_at=now,
         session_token=new_session_token(),
+        office_id=office_id,
     )
     try:
         with session.begin_nested():
             session.add(user)
     except IntegrityError:  # added by someone else since the check above
         raise UserInputError(f"username {username!r} already exists") from None
-    record_audit(session, None, USER_ADDED, details={"username": username, "role": role}, now=now)
+    details = {"username": username, "role": role}
+    if office_id is not None:
+        details["office"] = office_code.strip()
+    record_audit(session, None, USER_ADDED, details=details, now=now)
     return user
 
 

@@ -101,6 +101,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     from cati.web.auth import init_app as init_auth
     from cati.web.console import bp as console_bp
     from cati.web.dashboard import bp as dashboard_bp
+    from cati.web.followups import bp as followups_bp
     from cati.web.health import bp as health_bp
     from cati.web.ivr import bp as ivr_bp
 
@@ -119,6 +120,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     app.register_blueprint(ivr_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(followups_bp)
     app.register_blueprint(health_bp)
     i18n.init_app(app)
     init_auth(app)

@@ -63,6 +63,18 @@ RESULTS = [
     ),
     ("closed", {"rounds": 2}, "2 rounds closed", "đã đóng 2 đợt"),
     (
+        "digests_sent",
+        {"offices": 3},
+        "follow-up digests mailed to 3 offices",
+        "đã gửi thư tổng hợp phản ánh cho 3 đơn vị",
+    ),
+    (
+        "digest_off",
+        {},
+        "no CATI_SMTP_URL: no digest mailed",
+        "chưa đặt CATI_SMTP_URL: không gửi thư tổng hợp",
+    ),
+    (
         "erased",
         ERASED,
         "1 round erased: 2 members, 3 cases, 1 recording deleted (2 left for the next run), "

@@ -76,6 +76,7 @@ def test_round_counts_rates_and_questions(session, settings, report_round):
         "officers",
         "modes",
         "interviewers",
+        "follow_ups",
     }
     assert data["counts"] == {
         "sampled": 6,

@@ -35,6 +35,7 @@ class CurrentUser(UserMixin):
     username: str
     role: str
     session_token: str = field(default="", repr=False)
+    office_id: int | None = None  # the office of an `office` user
 
     def get_id(self) -> str:
         """What the session (and a remember-me cookie) holds: the id and the session token."""
@@ -43,7 +44,11 @@ class CurrentUser(UserMixin):
     @classmethod
     def of(cls, user: User) -> CurrentUser:
         return cls(
-            id=user.id, username=user.username, role=user.role, session_token=user.session_token
+            id=user.id,
+            username=user.username,
+            role=user.role,
+            session_token=user.session_token,
+            office_id=user.office_id,
         )
 
 

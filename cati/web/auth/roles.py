@@ -28,6 +28,7 @@ HOME_PATHS = {
     Role.INTERVIEWER.value: "/console",
     Role.MANAGER.value: "/dashboard",
     Role.ADMIN.value: "/dashboard",
+    Role.OFFICE.value: "/followups",
 }
 
 

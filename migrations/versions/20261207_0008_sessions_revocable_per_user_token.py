@@ -2,7 +2,7 @@
 
 Revision ID: 0008
 Revises: 0007
-Create Date: 2026-12-08 01:00:00
+Create Date: 2026-12-07 22:00:00
 """
 
 import secrets

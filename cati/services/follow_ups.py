@@ -1,0 +1,480 @@
+"""Follow-ups: raised when an answer that needs action is saved (or a hotline message comes
+in), listed, shown and handled with every change audited, and counted for the reports.
+
+Raising is idempotent under duplicated webhooks and concurrent requests: the follow-up row is
+inserted with ON CONFLICT DO NOTHING on its unique source (the member, the hotline message),
+and so is each reason, so a repeat finds the work done and two racing requests make one row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from cati.domain.flow import Flow
+from cati.domain.follow_ups import (
+    HOTLINE_MESSAGE,
+    OPEN,
+    STATUSES,
+    DeadlinePolicy,
+    Handling,
+    Status,
+    check_transition,
+    is_overdue,
+    summarize,
+)
+from cati.models import (
+    Answer,
+    Case,
+    FollowUp,
+    FollowUpChange,
+    FollowUpReason,
+    HotlineMessage,
+    Member,
+    Office,
+    Round,
+    User,
+)
+
+OPEN_FILTER = "open"
+STATUS_FILTERS = (OPEN_FILTER, *STATUSES)
+
+
+class FollowUpError(LookupError):
+    """No such follow-up (or not one this user may see), no such office, a bad address."""
+
+
+def deadlines(session: Session) -> DeadlinePolicy:
+    """The deadline policy of this unit of work (the runtime sets it from the settings)."""
+    return session.info.get("follow_up_deadlines") or DeadlinePolicy()
+
+
+def _insert(session: Session):
+    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+# --------------------------------------------------------------------------------------------
+# Raising
+# --------------------------------------------------------------------------------------------
+
+
+def raise_for_answer(
+    session: Session,
+    flow: Flow,
+    member_id: int,
+    question_id: str,
+    value: str | None,
+    now: datetime,
+) -> int | None:
+    """Raise (or add a reason to) the member's follow-up when this answer calls for one, as
+    the flow declares; the follow-up's id, or None (no query is made then). Reasons are only
+    ever added: a corrected answer leaves the follow-up for the office to close."""
+    if question_id not in {q.id for q in flow.questions}:
+        return None
+    reason = flow.question(question_id).follow_up_reason(value)
+    if reason is None:
+        return None
+    office_id = session.scalar(select(Member.office_id).where(Member.id == member_id))
+    return _raise(session, FollowUp.member_id, member_id, office_id, [(reason, question_id)], now)
+
+
+def raise_for_hotline_message(session: Session, message_id: int, now: datetime) -> int:
+    """A message left on the hotline becomes a follow-up (`hotline_message`) for the office of
+    the caller's latest dossier, or for the managers when the number matches none."""
+    caller = session.scalar(select(HotlineMessage.caller).where(HotlineMessage.id == message_id))
+    office_id = None
+    if caller:
+        office_id = session.scalar(
+            select(Case.office_id)
+            .where(Case.phone == caller)
+            .order_by(Case.returned_at.desc().nulls_last(), Case.id.desc())
+            .limit(1)
+        )
+    return _raise(
+        session,
+        FollowUp.hotline_message_id,
+        message_id,
+        office_id,
+        [(HOTLINE_MESSAGE, "hotline")],
+        now,
+    )
+
+
+def _raise(
+    session: Session,
+    source_column,
+    source_id: int,
+    office_id: int | None,
+    reasons: Iterable[tuple[str, str]],
+    now: datetime,
+) -> int:
+    insert = _insert(session)
+    created = session.execute(
+        insert(FollowUp)
+        .values(
+            {
+                source_column.key: source_id,
+                "office_id": office_id,
+                "status": Status.NEW.value,
+                "raised_at": now,
+                "due_at": deadlines(session).due_at(now),
+                "updated_at": now,
+            }
+        )
+        .on_conflict_do_nothing(index_elements=[source_column.key])
+        .returning(FollowUp.id)
+    ).scalar()
+    follow_up_id = created or session.scalar(select(FollowUp.id).where(source_column == source_id))
+    if created is not None:
+        session.add(
+            FollowUpChange(
+                follow_up_id=follow_up_id,
+                user_id=None,
+                at=now,
+                from_status=None,
+                to_status=Status.NEW.value,
+                note=None,
+            )
+        )
+    for reason, source in reasons:
+        session.execute(
+            insert(FollowUpReason)
+            .values(follow_up_id=follow_up_id, reason=reason, source=source, raised_at=now)
+            .on_conflict_do_nothing(index_elements=["follow_up_id", "reason", "source"])
+        )
+    session.flush()
+    return follow_up_id
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FollowUpView:
+    """A follow-up as the command line and the pages show it. The identity fields (name,
+    phone, dossier code, voice recordings) are None unless the reader may see them."""
+
+    id: int
+    office_id: int | None
+    office_code: str | None
+    office_name: str | None
+    reasons: list[str]
+    sources: list[str]
+    status: str
+    raised_at: datetime
+    due_at: datetime
+    overdue: bool
+    contact_allowed: bool | None
+    closed_at: datetime | None
+    note: str | None
+    callback_satisfied: bool | None
+    kind: str  # member | hotline
+    round_week: str | None = None
+    procedure: str | None = None
+    officer: str | None = None
+    received_at: datetime | None = None
+    returned_at: datetime | None = None
+    identity_shown: bool = False
+    dossier_code: str | None = None
+    citizen_name: str | None = None
+    phone: str | None = None
+    recordings: list[str] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self, tz) -> dict[str, Any]:
+        def when(moment: datetime | None) -> str | None:
+            return moment.astimezone(tz).isoformat() if moment else None
+
+        return {
+            "id": self.id,
+            "dossier_code": self.dossier_code,
+            "office_code": self.office_code,
+            "reasons": self.reasons,
+            "status": self.status,
+            "raised_at": when(self.raised_at),
+            "due_at": when(self.due_at),
+            "contact_allowed": self.contact_allowed,
+            "overdue": self.overdue,
+            "closed_at": when(self.closed_at),
+            "note": self.note,
+            "callback_satisfied": self.callback_satisfied,
+        }
+
+
+def may_see_identity(contact_allowed: bool | None, *, manager: bool) -> bool:
+    """Managers see who the citizen is; an office only when the citizen agreed to be
+    contacted."""
+    return manager or contact_allowed is True
+
+
+def list_follow_ups(
+    session: Session,
+    *,
+    now: datetime,
+    office_code: str | None = None,
+    office_id: int | None = None,
+    status: str | None = None,
+    overdue: bool = False,
+    manager: bool = True,
+) -> list[FollowUpView]:
+    """Follow-ups, overdue and oldest first, filtered by office, status (or `open`) and
+    whether they are overdue."""
+    query = select(FollowUp).order_by(FollowUp.due_at, FollowUp.id)
+    if office_code is not None:
+        office_id_of_code = session.scalar(select(Office.id).where(Office.code == office_code))
+        if office_id_of_code is None:
+            raise FollowUpError(f"no office with code {office_code!r}")
+        query = query.where(FollowUp.office_id == office_id_of_code)
+    if office_id is not None or not manager:
+        if office_id is None:
+            return []  # an office user without an office sees nothing
+        query = query.where(FollowUp.office_id == office_id)
+    if status == OPEN_FILTER or overdue:
+        query = query.where(FollowUp.status.in_([s.value for s in OPEN]))
+    if status not in (None, OPEN_FILTER):
+        if status not in STATUSES:
+            raise FollowUpError(f"status {status!r} is not valid: use {', '.join(STATUS_FILTERS)}")
+        query = query.where(FollowUp.status == status)
+    if overdue:
+        query = query.where(FollowUp.due_at < now)
+    rows = list(session.scalars(query))
+    return _views(session, rows, now, manager=manager, detailed=False)
+
+
+def get_follow_up(
+    session: Session,
+    follow_up_id: int,
+    *,
+    now: datetime,
+    office_id: int | None = None,
+    manager: bool = True,
+) -> FollowUpView:
+    """One follow-up with its history; `office_id` restricts to that office's (any other is
+    'not found', so an office learns nothing of another's)."""
+    row = session.get(FollowUp, follow_up_id)
+    if row is None or (not manager and (office_id is None or row.office_id != office_id)):
+        raise FollowUpError(f"no follow-up {follow_up_id}")
+    return _views(session, [row], now, manager=manager, detailed=True)[0]
+
+
+def _views(
+    session: Session, rows: list[FollowUp], now: datetime, *, manager: bool, detailed: bool
+) -> list[FollowUpView]:
+    if not rows:
+        return []
+    ids = [row.id for row in rows]
+    reasons: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for fid, reason, source in session.execute(
+        select(FollowUpReason.follow_up_id, FollowUpReason.reason, FollowUpReason.source)
+        .where(FollowUpReason.follow_up_id.in_(ids))
+        .order_by(FollowUpReason.id)
+    ):
+        reasons[fid].append((reason, source))
+    offices = {
+        office.id: office
+        for office in session.scalars(
+            select(Office).where(Office.id.in_({r.office_id for r in rows if r.office_id}))
+        )
+    }
+    member_ids = [row.member_id for row in rows if row.member_id]
+    members = {
+        member.id: (member, case, week)
+        for member, case, week in session.execute(
+            select(Member, Case, Round.week)
+            .join(Case, Case.id == Member.case_id)
+            .join(Round, Round.id == Member.round_id)
+            .where(Member.id.in_(member_ids))
+        )
+    }
+    hotline = {
+        message.id: message
+        for message in session.scalars(
+            select(HotlineMessage).where(
+                HotlineMessage.id.in_([r.hotline_message_id for r in rows if r.hotline_message_id])
+            )
+        )
+    }
+    recordings: dict[int, list[str]] = defaultdict(list)
+    if detailed and member_ids:
+        for member_id, url in session.execute(
+            select(Answer.member_id, Answer.recording_url).where(
+                Answer.member_id.in_(member_ids), Answer.recording_url.is_not(None)
+            )
+        ):
+            recordings[member_id].append(url)
+    views = []
+    for row in rows:
+        office = offices.get(row.office_id)
+        shown = may_see_identity(row.contact_allowed, manager=manager)
+        listed = list(dict.fromkeys(reason for reason, _ in reasons[row.id]))
+        view = FollowUpView(
+            id=row.id,
+            office_id=row.office_id,
+            office_code=office.code if office else None,
+            office_name=(office.name or office.code) if office else None,
+            reasons=listed,
+            sources=[source for _, source in reasons[row.id]],
+            status=row.status,
+            raised_at=row.raised_at,
+            due_at=row.due_at,
+            overdue=is_overdue(row.status, row.due_at, now),
+            contact_allowed=row.contact_allowed,
+            closed_at=row.closed_at,
+            note=row.note,
+            callback_satisfied=row.callback_satisfied,
+            kind="member" if row.member_id else "hotline",
+            identity_shown=shown,
+        )
+        if row.member_id in members:
+            member, case, week = members[row.member_id]
+            view.round_week = week
+            view.procedure = case.procedure_name or case.procedure_code
+            view.officer = case.officer
+            view.received_at, view.returned_at = case.received_at, case.returned_at
+            if shown:
+                view.dossier_code = case.dossier_code
+                view.citizen_name = case.citizen_name
+                view.phone = member.phone or case.phone
+                view.recordings = recordings[member.id]
+        elif row.hotline_message_id in hotline:
+            message = hotline[row.hotline_message_id]
+            view.received_at = message.received_at
+            if shown:
+                view.phone = message.caller
+                view.recordings = [message.recording_url] if message.recording_url else []
+        if detailed:
+            view.changes = _changes(session, row.id)
+        views.append(view)
+    return views
+
+
+def _changes(session: Session, follow_up_id: int) -> list[dict[str, Any]]:
+    return [
+        {"at": at, "user": username, "from": before, "to": after, "note": note}
+        for at, username, before, after, note in session.execute(
+            select(
+                FollowUpChange.at,
+                User.username,
+                FollowUpChange.from_status,
+                FollowUpChange.to_status,
+                FollowUpChange.note,
+            )
+            .outerjoin(User, User.id == FollowUpChange.user_id)
+            .where(FollowUpChange.follow_up_id == follow_up_id)
+            .order_by(FollowUpChange.id)
+        )
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Handling
+# --------------------------------------------------------------------------------------------
+
+
+def update_status(
+    session: Session,
+    follow_up_id: int,
+    status: str,
+    note: str | None,
+    *,
+    user_id: int | None,
+    now: datetime,
+    office_id: int | None = None,
+    manager: bool = True,
+) -> FollowUp:
+    """Change a follow-up's status, audited. `FollowUpError` when there is no such follow-up
+    for this user, `TransitionError` when the change is not allowed (closing needs a note).
+    The row is locked while it changes, so two clerks cannot both close it."""
+    row = session.scalar(select(FollowUp).where(FollowUp.id == follow_up_id).with_for_update())
+    if row is None or (not manager and (office_id is None or row.office_id != office_id)):
+        raise FollowUpError(f"no follow-up {follow_up_id}")
+    after, note = check_transition(row.status, status, note)
+    before = row.status
+    row.status = after.value
+    row.updated_at = now
+    row.closed_at = None if after in OPEN else now
+    if note is not None:
+        row.note = note
+    session.add(
+        FollowUpChange(
+            follow_up_id=row.id,
+            user_id=user_id,
+            at=now,
+            from_status=before,
+            to_status=after.value,
+            note=note,
+        )
+    )
+    session.flush()
+    return row
+
+
+# --------------------------------------------------------------------------------------------
+# Offices and reports
+# --------------------------------------------------------------------------------------------
+
+
+def set_office_email(session: Session, code: str, address: str) -> Office:
+    """Set the address an office's daily digest goes to (an empty one stops it)."""
+    office = session.scalar(select(Office).where(Office.code == code.strip()))
+    if office is None:
+        raise FollowUpError(f"no office with code {code!r}")
+    address = address.strip()
+    if address and not re.fullmatch(r"[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+", address):
+        raise FollowUpError(f"{address!r} is not an email address like motcua@dongha.gov.vn")
+    if len(address) > 254:
+        raise FollowUpError("an email address is at most 254 characters")
+    office.email = address or None
+    session.flush()
+    return office
+
+
+def follow_up_figures(
+    session: Session, *, now: datetime, round_id: int | None = None
+) -> dict[str, Any]:
+    """The follow-ups' figures, in all and per office (`summarize`): those raised from a
+    round's members, or every one when no round is given. The report JSON's `follow_ups`."""
+    query = select(
+        FollowUp.office_id,
+        FollowUp.status,
+        FollowUp.raised_at,
+        FollowUp.due_at,
+        FollowUp.closed_at,
+        FollowUp.callback_satisfied,
+    )
+    if round_id is not None:
+        query = query.join(Member, Member.id == FollowUp.member_id).where(
+            Member.round_id == round_id
+        )
+    by_office: dict[int | None, list[Handling]] = defaultdict(list)
+    for office_id, *handling in session.execute(query):
+        by_office[office_id].append(Handling(*handling))
+    offices = {
+        office.id: office
+        for office in session.scalars(select(Office).where(Office.id.in_(set(by_office) - {None})))
+    }
+    every = [item for items in by_office.values() for item in items]
+    return {
+        **summarize(every, now),
+        "offices": [
+            {
+                "office_code": offices[office_id].code if office_id else None,
+                "office_name": offices[office_id].name if office_id else None,
+                **summarize(items, now),
+            }
+            for office_id, items in sorted(
+                by_office.items(), key=lambda kv: offices[kv[0]].code if kv[0] else "\uffff"
+            )
+        ],
+    }
