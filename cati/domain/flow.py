@@ -538,6 +538,17 @@ class FlowRun:
         hint = self.flow.messages["invalid" if key else "no_input"]
         return [self._say(hint), *self._ask_current()]
 
+    def skip(self) -> list[Event]:
+        """Leave the current question without an answer, as after the tries (an interviewer
+        went past it, or the citizen had no comment); a required question cannot be skipped."""
+        question = self.current
+        if question is None or question.required:
+            return []
+        self.recording = False
+        self.skipped.add(question.id)
+        self.answered.pop(question.id, None)
+        return [NoAnswer(question.id), *self._advance()]
+
     def recorded(self) -> list[Event]:
         """The recording for the current `record` question has ended."""
         if self.current is None or not self.recording:

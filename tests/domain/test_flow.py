@@ -1224,3 +1224,21 @@ def test_the_shipped_flows_have_scripts_for_people_without_keypad_words():
             for words in (question.script, shipped.opening_script, shipped.closing_script):
                 assert "bấm" not in words["vi"].lower() and "press" not in words["en"].lower()
             assert question.label is not None
+
+
+@pytest.mark.parametrize(
+    ("keys", "skips", "current", "skipped", "outcome"),
+    [
+        (["1"], 1, "on_time", {"staff"}, None),
+        (["1", "5", "1", "1", "2"], 2, None, {"overall", "comment"}, Outcome.COMPLETE),
+        ([], 1, "consent", set(), None),  # consent is required: nothing happens
+        (["2"], 1, None, set(), Outcome.REFUSED),  # after the end: nothing happens
+    ],
+    ids=["optional", "to-the-end", "required", "finished"],
+)
+def test_an_interviewer_can_skip_an_optional_question(keys, skips, current, skipped, outcome):
+    run = started(keys)
+    for _ in range(skips):
+        run.skip()
+    assert (run.current and run.current.id, run.skipped, run.outcome) == (
+        current, skipped, outcome)  # fmt: skip

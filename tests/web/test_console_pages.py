@@ -95,7 +95,16 @@ def test_a_bad_answer_is_shown_and_nothing_is_saved(web, session, members):
     case_url = post(client, "/console", "/console/next").headers["Location"]
     response = post(client, case_url, f"{case_url}/save", **{"answer-consent": "7"})
     assert response.status_code == 422
-    assert "consent: &#39;7&#39; is not an answer" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    # in the page's language, by the field, the question named by its label
+    assert re.search(
+        r'<fieldset class="choices choices-choice" aria-describedby="error-consent">.*'
+        r'<p class="field-error" id="error-consent" role="alert" data-testid="error-consent">'
+        r"Câu 1 \(Đồng ý tham gia\): “7” không phải là câu trả lời hợp lệ.</p>",
+        page,
+        re.S,
+    )
+    assert "is not an answer" not in page
 
 
 def test_autosave_answers_json(web, session, members):
@@ -133,7 +142,7 @@ def test_stats_page(web, session, members):
     case_url = post(client, "/console", "/console/next").headers["Location"]
     post(client, case_url, f"{case_url}/save", outcome="busy")
     page = client.get("/console/stats").get_data(as_text=True)
-    assert 'data-testid="stats"' in page and "2026-11-23" in page and "lan" in page
+    assert 'data-testid="stats"' in page and "23/11/2026" in page and "lan" in page
 
 
 @pytest.mark.parametrize(("role", "status"), [("manager", 200), ("interviewer", 401)])
