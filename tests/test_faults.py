@@ -302,7 +302,9 @@ def test_a_killed_scheduler_is_replaced_by_its_standby(database, tmp_path):
         document = json.loads(shown.stdout)
         assert document["leader"]["pid"] == second.pid and document["standbys"] == []
         jobs = {j["name"]: j for j in document["jobs"]}
-        assert set(jobs) == {"sampling", "dialing", "reaping", "closing", "retention", "digest", "heartbeat"}
+        assert set(jobs) == {
+            "sampling", "dialing", "reaping", "closing", "retention", "digest", "heartbeat",
+        }  # fmt: skip
         assert not any((j["last_result"] or "").startswith("error") for j in jobs.values()), jobs
 
         assert stop(second, signal.SIGTERM) == 0  # a clean stop after the running job

@@ -8,7 +8,14 @@ from pathlib import Path
 import click
 
 from cati.cli.common import get_runtime
-from cati.domain.flow import Finished, FlowError, FlowRun, classify_interview, describe
+from cati.domain.flow import (
+    Finished,
+    FlowError,
+    FlowRun,
+    classify_interview,
+    describe,
+    missing_scripts,
+)
 from cati.services.flows import find_flow, flow_files, read_flow_file
 
 
@@ -20,7 +27,9 @@ def flows() -> None:
 @flows.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def flows_check(paths: tuple[Path, ...]) -> None:
-    """Validate flow files (default: every flow in CATI_FLOWS_DIR). Exit 1 if one is invalid."""
+    """Validate flow files (default: every flow in CATI_FLOWS_DIR). Exit 1 if one is invalid.
+
+    A valid flow without interviewer scripts (the console's words) gets a warning only."""
     if not paths:
         folder = get_runtime().settings.flows_dir
         paths = tuple(flow_files(folder)) if folder.is_dir() else ()
@@ -36,6 +45,10 @@ def flows_check(paths: tuple[Path, ...]) -> None:
         else:
             click.echo(f"ok: {path} ({flow.id}, {len(flow.questions)} questions, "
                        f"languages {', '.join(flow.languages)})")  # fmt: skip
+            missing = missing_scripts(flow)
+            if missing:
+                click.echo(f"warning: {path}: no interviewer script at {', '.join(missing)} "
+                           "(the console reads out the IVR prompt instead)", err=True)  # fmt: skip
     sys.exit(1 if failed else 0)
 
 

@@ -22,12 +22,18 @@ DONT_KNOW = "0"
 REPEAT = "*"
 MAX_TRIES = 3  # the first asking included; then the question is left without an answer
 PLACEHOLDERS = frozenset({"office", "procedure", "returned_date"})
+# An interviewer's script may also name the interviewer ("Em là {interviewer}, …").
+SCRIPT_PLACEHOLDERS = PLACEHOLDERS | {"interviewer"}
 MESSAGES = ("invalid", "no_input", "welcome_back", "goodbye", "record_start")
-DOCUMENT_KEYS = ("spec_version", "id", "title", "languages", "questions", "messages", "closing")
+DOCUMENT_KEYS = (
+    "spec_version", "id", "title", "languages", "questions", "messages", "closing", "script",
+)  # fmt: skip
 QUESTION_KEYS = (
     "id", "type", "prompt", "options", "max_seconds", "required", "follow_up", "at_most",
+    "label", "script", "low", "high",
 )  # fmt: skip
-OPTION_KEYS = ("label", "end", "next", "opt_out", "follow_up")
+OPTION_KEYS = ("label", "end", "next", "opt_out", "follow_up", "script")
+SCRIPT_KEYS = ("opening", "closing")
 YES, NO = "1", "2"  # the keys of a yes/no question
 
 
@@ -83,6 +89,7 @@ class Option:
     next: str | None = None
     opt_out: bool = False  # the citizen asked never to be called again
     follow_up: str | None = None  # choosing it raises a follow-up for the office, this reason
+    script: Mapping[str, str] | None = None  # the interviewer's words for it, when not the label
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,12 @@ class Question:
     required: bool = False  # no skipping: '0' is not accepted and no answer ends the interview
     # The keys whose answer raises a follow-up for the office, with its reason (`follow_up`).
     follow_ups: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # For people (the console): a short name, the words an interviewer reads aloud (the IVR
+    # keeps `prompt`), and a scale's end labels.
+    label: Mapping[str, str] | None = None
+    script: Mapping[str, str] | None = None
+    low: Mapping[str, str] | None = None
+    high: Mapping[str, str] | None = None
 
     def follow_up_reason(self, value: str | None) -> str | None:
         """The follow-up reason this answer raises, if any ('0' and no answer raise none)."""
@@ -130,6 +143,9 @@ class Flow:
     questions: tuple[Question, ...]
     messages: Mapping[str, Prompt]
     closing: Prompt
+    # The interviewer's opening and closing lines (the console); None when the flow has none.
+    opening_script: Mapping[str, str] | None = None
+    closing_script: Mapping[str, str] | None = None
 
     def question(self, question_id: str) -> Question:
         return self._by_id[question_id]
@@ -234,7 +250,19 @@ def load_flow(document: Any, source: str) -> Flow:
             raise fail(f"{path}/required", "true or false (a recording cannot be required)")
         text = prompt(raw.get("prompt"), f"{path}/prompt")
         follow_ups = _follow_ups(raw, qtype, options, path, fail)
-        questions.append(Question(qid, qtype, text, options, max_seconds, required, follow_ups))
+        words = {
+            name: _words(raw.get(name), f"{path}/{name}", langs, fail, allowed)
+            for name, allowed in (("label", frozenset()), ("script", SCRIPT_PLACEHOLDERS))
+        }
+        ends = {
+            name: _words(raw.get(name), f"{path}/{name}", langs, fail, frozenset())
+            for name in ("low", "high")
+        }
+        if qtype is not QuestionType.SCALE and any(v is not None for v in ends.values()):
+            name = next(name for name, value in ends.items() if value is not None)
+            raise fail(f"{path}/{name}", f"only scale questions have end labels, not {qtype}")
+        questions.append(Question(qid, qtype, text, options, max_seconds, required,
+                                  follow_ups, **words, **ends))  # fmt: skip
     _check_graph(questions, fail)
 
     raw_messages = document.get("messages")
@@ -243,7 +271,53 @@ def load_flow(document: Any, source: str) -> Flow:
     _known_keys(raw_messages, MESSAGES, "/messages", fail)
     messages = {name: prompt(raw_messages.get(name), f"/messages/{name}") for name in MESSAGES}
     closing = prompt(document.get("closing"), "/closing")
-    return Flow(flow_id, SPEC_VERSION, title, langs, tuple(questions), messages, closing)
+    script = document.get("script")
+    if script is not None and not isinstance(script, Mapping):
+        raise fail("/script", "a mapping with the interviewer's opening and closing lines")
+    script = script or {}
+    _known_keys(script, SCRIPT_KEYS, "/script", fail)
+    opening_script, closing_script = (
+        _words(script.get(name), f"/script/{name}", langs, fail, SCRIPT_PLACEHOLDERS)
+        for name in SCRIPT_KEYS
+    )
+    return Flow(flow_id, SPEC_VERSION, title, langs, tuple(questions), messages, closing,
+                opening_script, closing_script)  # fmt: skip
+
+
+def _words(value: Any, path: str, langs, fail, placeholders) -> Mapping[str, str] | None:
+    """Optional words for people (a label, a script line): text in every language, or None."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise fail(path, f"give the text in every language: {', '.join(langs)}")
+    unknown = sorted(map(str, set(value) - set(langs)))
+    if unknown:
+        raise fail(path, f"language(s) not declared in /languages: {', '.join(unknown)}")
+    words = {}
+    for lang in langs:
+        item = value.get(lang)
+        if not isinstance(item, str) or not item.strip():
+            raise fail(f"{path}/{lang}", "missing: the text in this language")
+        _check_placeholders(item, f"{path}/{lang}", fail, placeholders)
+        words[lang] = " ".join(item.split())
+    return words
+
+
+def missing_scripts(flow: Flow) -> list[str]:
+    """Where a flow has no interviewer wording (the console then reads out the IVR's prompt):
+    the opening and closing lines and every question without a `script`."""
+    missing = [
+        f"/script/{name}"
+        for name, words in (("opening", flow.opening_script), ("closing", flow.closing_script))
+        if words is None
+    ]
+    missing += [f"/questions/{i}/script" for i, q in enumerate(flow.questions) if q.script is None]
+    return missing
+
+
+def fill_script(text: str, case: Mapping[str, str]) -> str:
+    """A script line with its placeholders (the interviewer's name among them) filled in."""
+    return text.format_map({name: case.get(name) or "" for name in SCRIPT_PLACEHOLDERS})
 
 
 def _options(raw, qtype, path, langs, fail, prompt) -> tuple[Option, ...]:
@@ -283,7 +357,8 @@ def _options(raw, qtype, path, langs, fail, prompt) -> tuple[Option, ...]:
         if follow_up is not None:
             _check_reason(follow_up, f"{opath}/follow_up", fail)
         label = prompt(spec.get("label"), f"{opath}/label").text
-        options.append(Option(key, label, end, nxt, opt_out, follow_up))
+        script = _words(spec.get("script"), f"{opath}/script", langs, fail, SCRIPT_PLACEHOLDERS)
+        options.append(Option(key, label, end, nxt, opt_out, follow_up, script))
     return tuple(options)
 
 
@@ -385,14 +460,14 @@ def _check_graph(questions: list[Question], fail) -> None:
             raise fail(f"/questions/{i}", f"question {question.id!r} can never be reached")
 
 
-def _check_placeholders(text: str, path: str, fail) -> None:
+def _check_placeholders(text: str, path: str, fail, allowed=PLACEHOLDERS) -> None:
     try:
         names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
     except ValueError as exc:
         raise fail(path, f"bad placeholder syntax: {exc}") from None
-    unknown = names - PLACEHOLDERS
+    unknown = names - allowed
     if unknown:
-        raise fail(path, f"unknown placeholder(s) {sorted(unknown)}; use {sorted(PLACEHOLDERS)}")
+        raise fail(path, f"unknown placeholder(s) {sorted(unknown)}; use {sorted(allowed)}")
 
 
 def _fill(text: str, case: Mapping[str, str]) -> str:
@@ -533,6 +608,17 @@ class FlowRun:
             return [NoAnswer(question.id), *self._advance()]
         hint = self.flow.messages["invalid" if key else "no_input"]
         return [self._say(hint), *self._ask_current()]
+
+    def skip(self) -> list[Event]:
+        """Leave the current question without an answer, as after the tries (an interviewer
+        went past it, or the citizen had no comment); a required question cannot be skipped."""
+        question = self.current
+        if question is None or question.required:
+            return []
+        self.recording = False
+        self.skipped.add(question.id)
+        self.answered.pop(question.id, None)
+        return [NoAnswer(question.id), *self._advance()]
 
     def recorded(self) -> list[Event]:
         """The recording for the current `record` question has ended."""

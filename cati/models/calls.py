@@ -52,6 +52,7 @@ class Answer(Base):
     """A member's answer to one question, saved the moment it arrives.
 
     `value` is the key pressed ('0' for don't know); NULL records "no answer" after the tries.
+    For a `record` question answered in the console, `value` is '1' and `text` the comment.
     """
 
     __tablename__ = "answers"
@@ -63,6 +64,7 @@ class Answer(Base):
     value: Mapped[str | None] = mapped_column(String(8))
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id"))
     recording_url: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(Text)  # a comment typed by an interviewer
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -16,8 +16,24 @@ from sqlalchemy.orm import Session
 
 from cati.domain.calling import CallingPolicy
 from cati.domain.dispositions import AttemptOutcome, is_human_contact
-from cati.domain.flow import Flow, FlowRun, QuestionType, classify_interview
-from cati.models import Answer, Attempt, Case, Member, MemberStatus, Round, RoundStatus
+from cati.domain.flow import (
+    Flow,
+    FlowRun,
+    Outcome,
+    QuestionType,
+    classify_interview,
+    fill_script,
+)
+from cati.models import (
+    Answer,
+    Attempt,
+    AuditEvent,
+    Case,
+    Member,
+    MemberStatus,
+    Round,
+    RoundStatus,
+)
 from cati.phone import mask_phone
 from cati.services.dialer import (
     not_opted_out,
@@ -25,6 +41,7 @@ from cati.services.dialer import (
     round_still_calling,
     schedule_next_call,
 )
+from cati.services.follow_ups import raise_for_answer
 from cati.services.ivr import case_context, record_opt_out_choice, save_answer
 from cati.services.users import record_audit
 
@@ -48,15 +65,38 @@ CONSOLE_OUTCOMES = (
 
 
 class ConsoleError(ValueError):
-    """Something the interviewer asked cannot be done; the message says why."""
+    """Something the interviewer asked cannot be done; the message says why.
+
+    `key` and `params` say it again for the interface's catalog (`console.error.…`, in the
+    page's language), `field` names what it concerns: a question id, `outcome`,
+    `appointment_at`, or None for the whole case. `gone` is set when the case is no longer
+    the interviewer's (saved, expired, taken back)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        key: str = "console.error.refused",
+        field: str | None = None,
+        gone: bool = False,
+        **params: Any,
+    ) -> None:
+        super().__init__(message)
+        self.key, self.field, self.gone, self.params = key, field, gone, params
 
 
 class TextTooLongError(ConsoleError):
     """Free text longer than its limit: `field`, its `length` and the `limit`, in characters."""
 
     def __init__(self, field: str, length: int, limit: int) -> None:
-        super().__init__(f"{field}: {length} characters, at most {limit} are kept")
-        self.field, self.length, self.limit = field, length, limit
+        super().__init__(
+            f"{field}: {length} characters, at most {limit} are kept",
+            key=f"console.{field}_too_long",
+            field=field,
+            length=length,
+            limit=limit,
+        )
+        self.length, self.limit = length, limit
 
 
 def check_notes(notes: str | None) -> str | None:
@@ -206,7 +246,11 @@ def claim_next_case(
 def _held(session: Session, member_id: int, user_id: int, now: datetime) -> Member:
     member = session.get(Member, member_id)
     if member is None or member.claimed_by != user_id:
-        raise ConsoleError("this case is not yours to work on (it was released or expired)")
+        raise ConsoleError(
+            "this case is not yours to work on (it was released or expired)",
+            key="console.error.gone",
+            gone=True,
+        )
     if member.lease_expires_at <= now:  # lapsed but nobody took it: still yours
         member.lease_expires_at = now + LEASE
     return member
@@ -224,7 +268,7 @@ def _open_attempt(session: Session, member_id: int, user_id: int) -> Attempt:
         .order_by(Attempt.id.desc())
     )
     if attempt is None:
-        raise ConsoleError("no call in progress for this case")
+        raise ConsoleError("no call in progress for this case", key="console.error.gone", gone=True)
     return attempt
 
 
@@ -280,6 +324,91 @@ class CaseView:
     prompts: dict[str, str]  # the question as the interviewer reads it, the case filled in
     next_question: str | None
     attempts: list[dict[str, Any]] = field(default_factory=list)
+    questions: list[ScriptQuestion] = field(default_factory=list)
+    opening: str | None = None  # the interviewer's opening and closing lines
+    closing: str | None = None
+    comments: dict[str, str] = field(default_factory=dict)  # typed comments by question
+    attempt_number: int = 0  # this call is attempt n …
+    max_attempts: int | None = None  # … of at most this many
+
+
+@dataclass
+class Choice:
+    key: str
+    label: str
+    end: str | None = None  # the outcome this choice ends the interview with
+    next: str | None = None  # the question it jumps to
+
+
+@dataclass
+class ScriptQuestion:
+    """One question as the console shows it, in the page's language."""
+
+    id: str
+    number: int
+    type: str
+    label: str  # a short name, for messages ("Câu 2 (Hướng dẫn hồ sơ)")
+    text: str  # the interviewer's script, or the IVR prompt when the flow has none
+    required: bool
+    choices: list[Choice]
+    low: str | None = None  # a scale's end labels
+    high: str | None = None
+
+
+def _words(words: Mapping[str, str] | None, language: str) -> str | None:
+    if not words:
+        return None
+    return words.get(language) or next(iter(words.values()))
+
+
+def question_label(flow: Flow, question_id: str, language: str) -> str:
+    """'Câu 2 (Hướng dẫn hồ sơ)'-style name of a question, for messages; the id if unknown."""
+    if question_id not in {q.id for q in flow.questions}:
+        return question_id
+    question = flow.question(question_id)
+    number = flow.index(question_id) + 1
+    word = "Câu" if language == "vi" else "Question"
+    name = _words(question.label, language)
+    return f"{word} {number} ({name})" if name else f"{word} {number}"
+
+
+def script_questions(flow: Flow, case: Mapping[str, str], language: str) -> list[ScriptQuestion]:
+    """The flow's questions with the interviewer's words and the answer choices."""
+    language = language if language in flow.languages else flow.languages[0]
+    result = []
+    for i, q in enumerate(flow.questions):
+        script = _words(q.script, language)
+        text = fill_script(script, case) if script else q.prompt.render(language, case)[0] or ""
+        if q.type is QuestionType.CHOICE:
+            choices = [
+                Choice(
+                    o.key,
+                    _words(o.script, language) or _words(o.label, language) or o.key,
+                    o.end.value if o.end else None,
+                    o.next,
+                )
+                for o in q.options
+            ]
+        elif q.type is QuestionType.SCALE:
+            choices = [Choice(k, k) for k in "123456789"]
+        elif q.type is QuestionType.YES_NO:
+            choices = [Choice("1", ""), Choice("2", "")]  # labelled Có/Không by the page
+        else:
+            choices = []
+        result.append(
+            ScriptQuestion(
+                id=q.id,
+                number=i + 1,
+                type=q.type.value,
+                label=question_label(flow, q.id, language),
+                text=text,
+                required=q.required,
+                choices=choices,
+                low=_words(q.low, language),
+                high=_words(q.high, language),
+            )
+        )
+    return result
 
 
 def get_case(
@@ -289,8 +418,17 @@ def get_case(
     flows: Mapping[str, Flow],
     tz: tzinfo,
     now: datetime,
+    *,
+    language: str = "vi",
+    interviewer: str | None = None,
+    max_attempts: int | None = None,
 ) -> CaseView:
-    """What the interviewer sees: never another interviewer's case in progress."""
+    """What the interviewer sees: never another interviewer's case in progress.
+
+    The questions come with the interviewer's script in `language` (the IVR prompt where the
+    flow has none), `{interviewer}` filled with the interviewer's name."""
+    from cati.models import User
+
     member = _held(session, member_id, user_id, now)
     case = session.get(Case, member.case_id)
     round_ = session.get(Round, member.round_id)
@@ -298,10 +436,13 @@ def get_case(
     saved = _saved(session, member_id)
     run = _run(flow, case, tz, saved)
     prompts = {q.id: q.prompt.render("vi", run.case)[0] or "" for q in flow.questions}
-    attempts = session.scalars(
-        select(Attempt)
+    script_case = {**run.case, "interviewer": interviewer or ""}
+    lang = language if language in flow.languages else flow.languages[0]
+    attempts = session.execute(
+        select(Attempt, User.username)
+        .outerjoin(User, User.id == Attempt.user_id)
         .where(Attempt.member_id == member_id, Attempt.outcome.is_not(None))
-        .order_by(Attempt.started_at)
+        .order_by(Attempt.started_at, Attempt.id)
     ).all()
     return CaseView(
         member_id=member.id,
@@ -321,14 +462,59 @@ def get_case(
         next_question=run.current.id if run.current else None,
         attempts=[
             {
+                "number": n,
                 "started_at": a.started_at,
                 "mode": a.mode,
                 "outcome": a.outcome,
                 "duration_s": a.duration_s,
+                "by": username,
+                "notes": a.notes,
             }
-            for a in attempts
+            for n, (a, username) in enumerate(attempts, start=1)
         ],
+        questions=script_questions(flow, script_case, lang),
+        opening=fill_script(_words(flow.opening_script, lang), script_case)
+        if flow.opening_script
+        else None,
+        closing=fill_script(_words(flow.closing_script, lang), script_case)
+        if flow.closing_script
+        else None,
+        comments=_comments(session, member_id),
+        attempt_number=member.attempt_count,
+        max_attempts=max_attempts,
     )
+
+
+def member_flow(session: Session, member_id: int, flows: Mapping[str, Flow]) -> Flow | None:
+    """The flow a member is interviewed with (None for an unknown member)."""
+    member = session.get(Member, member_id)
+    return flows.get(session.get(Round, member.round_id).flow) if member else None
+
+
+def _comments(session: Session, member_id: int) -> dict[str, str]:
+    return dict(
+        session.execute(
+            select(Answer.question_id, Answer.text).where(
+                Answer.member_id == member_id, Answer.text.is_not(None)
+            )
+        ).all()
+    )
+
+
+def national_phone(e164: str | None) -> str:
+    """A Vietnamese number written the national way: '0912 345 678', '024 3825 1234'."""
+    if not e164:
+        return ""
+    if not e164.startswith("+84"):
+        return e164
+    digits = "0" + e164[3:]
+    if len(digits) == 10:
+        return f"{digits[:4]} {digits[4:7]} {digits[7:]}"
+    if len(digits) == 11 and digits[:3] in ("024", "028"):
+        return f"{digits[:3]} {digits[3:7]} {digits[7:]}"
+    if len(digits) == 11:
+        return f"{digits[:4]} {digits[4:7]} {digits[7:]}"
+    return digits
 
 
 def _saved(session: Session, member_id: int) -> dict[str, str | None]:
@@ -367,44 +553,75 @@ def save_answers(
 ) -> list[str]:
     """Save the answers entered so far, in the flow's order, through the flow engine.
 
-    Returns the question ids saved. An answer the flow would not accept, or one given to a
-    question the flow does not ask at this point, is refused with a message naming it, and
-    nothing is saved.
+    Returns the question ids saved. A `record` question takes the comment's text: an empty
+    one is "no comment". An optional question left empty before a later answer is saved as
+    skipped (no answer). An answer the flow would not accept, one given to a question the
+    flow does not ask (after an ending choice, or jumped past), or a later answer while a
+    required question is empty, is refused with a message naming it, and nothing is saved.
     """
     member = _held(session, member_id, user_id, now)
     attempt = _open_attempt(session, member_id, user_id)
     case = session.get(Case, member.case_id)
     flow = flows[session.get(Round, member.round_id).flow]
+    ids = {q.id for q in flow.questions}
+    for question_id in submitted:
+        if question_id not in ids:
+            raise ConsoleError(
+                f"{_shown(question_id)}: no such question in {flow.id}",
+                key="console.error.no_question",
+                question=question_id,
+            )
     before = _saved(session, member_id)
-    pending = {q: (v or "").strip() for q, v in submitted.items() if (v or "").strip()}
-    for question_id in pending:
-        if question_id not in {q.id for q in flow.questions}:
-            raise ConsoleError(f"{_shown(question_id)}: no such question in {flow.id}")
+    texts = _comments(session, member_id)
+    records = {q.id for q in flow.questions if q.type is QuestionType.RECORD}
+    pending = {q: (v or "").strip() for q, v in submitted.items()}
+    declined = {q for q, v in pending.items() if q in records and not v}
+    pending = {q: v for q, v in pending.items() if v}
     # Answers saved earlier come back with the form: unchanged ones are left alone, a changed
-    # one is a correction (still a valid key for its question).
-    changes: dict[str, str | None] = {}
-    for question_id in [q for q in pending if q in before]:
-        value = pending.pop(question_id)
-        if value != before[question_id]:
+    # one is a correction (still a valid key for its question; a comment may be cleared).
+    changes: dict[str, tuple[str | None, str | None]] = {}
+    for question_id in [q for q in (*pending, *declined) if q in before]:
+        value = pending.pop(question_id, "")
+        declined.discard(question_id)
+        if question_id in records:
+            if value != (texts.get(question_id) or "") and (value or texts.get(question_id)):
+                changes[question_id] = ("1", value) if value else (None, None)
+        elif value != before[question_id]:
             _check_key(flow.question(question_id), value)
-            changes[question_id] = value
+            changes[question_id] = (value, None)
     run = _run(flow, case, tz, before)
-    while run.current is not None and run.current.id in pending:
-        question = run.current
-        key = pending.pop(question.id)
-        _check_key(question, key)
-        run.press(key)
-        # A declined comment is kept as "no answer", as the IVR keeps it.
-        changes[question.id] = key if question.id in run.answered else None
-        if run.recording:  # the console records no voice: "1" only notes the wish to comment
-            run.recorded()
+    while (question := run.current) is not None:
+        if question.id in pending:
+            value = pending.pop(question.id)
+            if question.type is QuestionType.RECORD:
+                run.press("1")
+                run.recorded()  # the console records no voice: the comment is typed
+                changes[question.id] = ("1", value)
+            else:
+                _check_key(question, value)
+                run.press(value)
+                changes[question.id] = (value, None)
+        elif question.id in declined or pending:
+            if question.required:
+                raise ConsoleError(
+                    f"{question.id}: answer this question first",
+                    key="console.error.answer_first",
+                    field=question.id,
+                    question=question.id,
+                )
+            run.skip()  # gone past, or no comment: kept as "no answer", as the IVR keeps it
+            changes[question.id] = (None, None)
+        else:
+            break
     if pending:
-        raise ConsoleError(f"{next(iter(pending))}: the flow does not ask this question now")
-    for question_id, value in changes.items():
-        save_answer(
-            session, member_id, attempt.id, question_id, value, now,
-            exists=question_id in before, flow=flow,
-        )  # fmt: skip
+        question_id = next(iter(pending))
+        raise ConsoleError(
+            f"{_shown(question_id)}: the flow does not ask this question now",
+            key="console.error.not_asked",
+            field=question_id,
+            question=question_id,
+        )
+    _write(session, flow, member_id, attempt.id, changes, before, records, now)
     saved = list(changes)
     if saved:
         record_audit(
@@ -418,12 +635,37 @@ def _shown(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _write(session, flow, member_id, attempt_id, changes, before, records, now) -> None:
+    for question_id, (value, text) in changes.items():
+        if question_id not in records:
+            save_answer(session, member_id, attempt_id, question_id, value, now,
+                        exists=question_id in before, flow=flow)  # fmt: skip
+            continue
+        if question_id in before:
+            # A typed comment can be changed or cleared (the IVR's rule that an answer never
+            # goes back to "no answer" is about keys, not words).
+            session.execute(
+                update(Answer)
+                .where(Answer.member_id == member_id, Answer.question_id == question_id)
+                .values(value=value, text=text, attempt_id=attempt_id, answered_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        else:
+            session.add(Answer(member_id=member_id, question_id=question_id, value=value,
+                               text=text, attempt_id=attempt_id, answered_at=now))  # fmt: skip
+        raise_for_answer(session, flow, member_id, question_id, value, now)
+    session.flush()
+
+
 def _check_key(question, key: str) -> None:
-    declines_comment = question.type is QuestionType.RECORD and key.isdigit()
-    if key not in question.keys and not declines_comment:
+    if key not in question.keys:
         raise ConsoleError(
             f"{question.id}: {_shown(key)!r} is not an answer to this question "
-            f"(valid: {', '.join(question.keys)})"
+            f"(valid: {', '.join(question.keys)})",
+            key="console.error.bad_answer",
+            field=question.id,
+            question=question.id,
+            value=_shown(key),
         )
 
 
@@ -448,7 +690,9 @@ def record_outcome(
     Notes longer than `MAX_NOTES_LENGTH` are refused (`TextTooLongError`) before anything changes.
     """
     if outcome not in CONSOLE_OUTCOMES:
-        raise ConsoleError(f"unknown outcome {outcome!r}")
+        raise ConsoleError(
+            f"unknown outcome {_shown(outcome)!r}", key="console.error.bad_outcome", field="outcome"
+        )
     notes = check_notes(notes)
     member = _held(session, member_id, user_id, now)
     attempt = _open_attempt(session, member_id, user_id)
@@ -458,8 +702,25 @@ def record_outcome(
     saved = {q: v for q, v in everything.items() if v is not None}
     run = _run(flow, session.get(Case, member.case_id), tz, everything)
     if outcome == "complete":
-        if run.outcome is None:
-            raise ConsoleError("the questionnaire is not finished: record 'interrupted' instead")
+        # The optional questions left empty do not block it: they are saved as skipped, as
+        # long as at least half the core questions have an answer (what makes a partial);
+        # with fewer, the interview was cut short.
+        first_empty = run.current.id if run.current is not None else None
+        skipped: dict[str, tuple[None, None]] = {}
+        while run.current is not None and not run.current.required:
+            skipped[run.current.id] = (None, None)
+            run.skip()
+        answered_core = sum(1 for q in flow.core_questions if q.id in saved)
+        cut_short = skipped and 2 * answered_core < len(flow.core_questions)
+        if run.outcome is None or (run.outcome is Outcome.COMPLETE and cut_short):
+            raise ConsoleError(
+                "the questionnaire is not finished: record 'interrupted' instead",
+                key="console.error.not_finished",
+                field=first_empty,
+                question=first_empty,
+            )
+        records = {q.id for q in flow.questions if q.type is QuestionType.RECORD}
+        _write(session, flow, member_id, attempt.id, skipped, everything, records, now)
         stored = AttemptOutcome(classify_interview(flow, saved, run.outcome))
     elif outcome == "interrupted":
         stored = AttemptOutcome(classify_interview(flow, saved, None))
@@ -467,11 +728,24 @@ def record_outcome(
         stored = AttemptOutcome(outcome)
     if outcome == "appointment":
         if appointment_at is None:
-            raise ConsoleError("an appointment needs a date and time")
+            raise ConsoleError(
+                "an appointment needs a date and time",
+                key="console.error.appointment_missing",
+                field="appointment_at",
+            )
         if appointment_at <= now or appointment_at >= round_ends_at(round_):
-            raise ConsoleError("the appointment must be in the future and before the round ends")
+            raise ConsoleError(
+                "the appointment must be in the future and before the round ends",
+                key="console.error.appointment_range",
+                field="appointment_at",
+                ends=round_ends_at(round_).astimezone(tz).strftime("%d/%m/%Y %H:%M"),
+            )
         if not policy.is_callable_at(appointment_at):
-            raise ConsoleError("the appointment is outside calling hours")
+            raise ConsoleError(
+                "the appointment is outside calling hours",
+                key="console.error.appointment_hours",
+                field="appointment_at",
+            )
     # A new appointment, or none: an old one must not make the case due again at once.
     member.appointment_at = appointment_at if outcome == "appointment" else None
     attempt.outcome, attempt.status, attempt.ended_at = stored, "completed", now
@@ -503,37 +777,88 @@ class InterviewerDay:
     contacts: int
     completes: int
     refusals: int
-    success_rate: float | None
-    completes_per_hour: float | None
+    success_rate: float | None  # reached ÷ calls
+    completes_per_hour: float | None  # completes ÷ hours signed in that day
     average_interview_s: float | None
+    signed_in_s: int = 0
+
+
+def signed_in_seconds(
+    session: Session, user_id: int, start: datetime, end: datetime
+) -> dict[str, int]:
+    """Seconds signed in per local day (keyed by ISO date in the zone of `start`) between
+    `start` and `end`: from each sign-in to the next sign-out (or `end`), as audited."""
+    from cati.services.users import LOGIN, LOGOUT
+
+    events = session.execute(
+        select(AuditEvent.at, AuditEvent.action)
+        .where(AuditEvent.user_id == user_id, AuditEvent.action.in_((LOGIN, LOGOUT)))
+        .where(AuditEvent.at < end)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ).all()
+    tz = start.tzinfo
+    intervals: list[tuple[datetime, datetime]] = []
+    opened: datetime | None = None
+    for at, action in events:
+        if action == LOGIN and opened is None:
+            opened = at
+        elif action == LOGOUT and opened is not None:
+            intervals.append((opened, at))
+            opened = None
+    if opened is not None:
+        intervals.append((opened, end))
+    days: dict[str, int] = {}
+    for begin, finish in intervals:
+        begin, finish = max(begin, start), min(finish, end)
+        while begin < finish:
+            local = begin.astimezone(tz)
+            midnight = (local + timedelta(days=1)).replace(
+                hour=0, minute=0, second=0, microsecond=0
+            )
+            piece = min(finish, midnight)
+            key = local.date().isoformat()
+            days[key] = days.get(key, 0) + int((piece - begin).total_seconds())
+            begin = piece
+    return days
 
 
 def interviewer_stats(
-    session: Session, tz: tzinfo, user_id: int | None = None
+    session: Session,
+    tz: tzinfo,
+    user_id: int | None = None,
+    now: datetime | None = None,
+    since: datetime | None = None,
 ) -> list[InterviewerDay]:
-    """Per interviewer and local day: calls, contacts, completes, refusals, success rate
-    (contacts ÷ calls), completes per hour on the phone, average length of a complete."""
+    """Per interviewer and local day: calls, people reached (as the manager's report counts
+    contacts), completes, refusals, reached ÷ calls, completes per hour signed in, average
+    length of a complete. Without `now` no sign-in time is counted (no per-hour figure)."""
     from cati.models import User
 
     query = (
-        select(User.username, Attempt.started_at, Attempt.outcome, Attempt.duration_s)
+        select(User.id, User.username, Attempt.started_at, Attempt.outcome, Attempt.duration_s)
         .join(User, User.id == Attempt.user_id)
         .where(Attempt.mode == "interviewer", Attempt.outcome.is_not(None))
         .order_by(User.username, Attempt.started_at)
     )
     if user_id is not None:
         query = query.where(Attempt.user_id == user_id)
-    days: dict[tuple[str, str], list] = {}
-    for username, started, outcome, duration in session.execute(query):
-        days.setdefault((username, started.astimezone(tz).date().isoformat()), []).append(
+    if since is not None:
+        query = query.where(Attempt.started_at >= since)
+    days: dict[tuple[int, str, str], list] = {}
+    for uid, username, started, outcome, duration in session.execute(query):
+        days.setdefault((uid, username, started.astimezone(tz).date().isoformat()), []).append(
             (AttemptOutcome(outcome), duration or 0)
         )
+    signed_in: dict[int, dict[str, int]] = {}
     result = []
-    for (username, day), rows in days.items():
+    for (uid, username, day), rows in days.items():
+        if now is not None and uid not in signed_in:
+            first = min(datetime.fromisoformat(d) for (u, _, d) in days if u == uid)
+            signed_in[uid] = signed_in_seconds(session, uid, first.replace(tzinfo=tz), now)
+        seconds = signed_in.get(uid, {}).get(day, 0)
         calls = len(rows)
         contacts = sum(1 for o, _ in rows if is_human_contact(o))
         completes = [d for o, d in rows if o is AttemptOutcome.COMPLETE]
-        seconds = sum(d for _, d in rows)
         result.append(
             InterviewerDay(
                 username,
@@ -543,8 +868,80 @@ def interviewer_stats(
                 len(completes),
                 sum(1 for o, _ in rows if o is AttemptOutcome.REFUSED),
                 contacts / calls if calls else None,
-                len(completes) / (seconds / 3600) if seconds else None,
+                len(completes) / (seconds / 3600) if seconds >= 60 else None,
                 sum(completes) / len(completes) if completes else None,
+                seconds,
             )
         )
     return result
+
+
+def local_midnight(now: datetime, tz: tzinfo) -> datetime:
+    return now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def today_figures(session: Session, user_id: int, now: datetime, tz: tzinfo) -> InterviewerDay:
+    """The interviewer's own figures for the local day so far (the queue page)."""
+    midnight = local_midnight(now, tz)
+    rows = interviewer_stats(session, tz, user_id, now=now, since=midnight)
+    if rows:
+        return rows[0]
+    seconds = signed_in_seconds(session, user_id, midnight, now).get(midnight.date().isoformat(), 0)
+    return InterviewerDay("", midnight.date().isoformat(), 0, 0, 0, 0, None, None, None, seconds)
+
+
+@dataclass
+class QueueOutlook:
+    """Why nothing can be taken, and what comes next."""
+
+    callable_now: bool
+    next_window: datetime | None  # when calling hours open again (outside them)
+    next_due: datetime | None  # the next case or appointment falling due
+    my_appointments: list[dict[str, Any]]
+
+
+def queue_outlook(
+    session: Session, user_id: int, now: datetime, policy: CallingPolicy | None
+) -> QueueOutlook:
+    callable_now = policy is None or policy.is_callable_at(now)
+    next_window = None if callable_now else policy.next_window_start(now)
+    due_at = func.coalesce(Member.appointment_at, Member.next_call_at)
+    next_due = session.scalar(
+        select(func.min(due_at))
+        .select_from(Member)
+        .join(Round, Round.id == Member.round_id)
+        .where(
+            _in_console_queue(),
+            round_still_calling(now),
+            Member.status == MemberStatus.PENDING.value,
+            Member.phone.is_not(None),
+            due_at > now,
+        )
+    )
+    # My appointments: pending members whose latest interviewer call was mine.
+    latest = (
+        select(Attempt.member_id, func.max(Attempt.id).label("attempt_id"))
+        .where(Attempt.mode == "interviewer", Attempt.outcome.is_not(None))
+        .group_by(Attempt.member_id)
+        .subquery("latest")
+    )
+    mine = session.execute(
+        select(Member.appointment_at, Case.dossier_code, Case.citizen_name)
+        .join(Case, Case.id == Member.case_id)
+        .join(latest, latest.c.member_id == Member.id)
+        .join(Attempt, Attempt.id == latest.c.attempt_id)
+        .where(
+            Attempt.user_id == user_id,
+            Member.status == MemberStatus.PENDING.value,
+            Member.appointment_at.is_not(None),
+            Member.appointment_at > now,
+        )
+        .order_by(Member.appointment_at)
+        .limit(20)
+    ).all()
+    return QueueOutlook(
+        callable_now,
+        next_window,
+        next_due,
+        [{"at": at, "dossier_code": code, "citizen_name": name} for at, code, name in mine],
+    )

@@ -12,7 +12,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from cati.domain.dispositions import LABELS, Code
-from cati.domain.flow import Flow
+from cati.domain.flow import Flow, QuestionType
 from cati.models import Answer, Attempt, Case, Member, Office, Round
 
 FIXED_COLUMNS = (
@@ -35,8 +35,20 @@ def phone_hash(key: str, phone: str | None) -> str:
     return hmac.new(key.encode(), f"phone:{phone}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def _typed(flow: Flow) -> list[str]:
+    """The questions whose answer may be a typed comment (record questions)."""
+    return [q.id for q in flow.questions if q.type is QuestionType.RECORD]
+
+
 def export_columns(flow: Flow) -> tuple[str, ...]:
-    return (*FIXED_COLUMNS, *(q.id for q in flow.questions), "phone_hash")
+    """The fixed columns, the key per question, the typed comment per record question
+    (`<question>_text`, what an interviewer wrote down), and the phone hash."""
+    return (
+        *FIXED_COLUMNS,
+        *(q.id for q in flow.questions),
+        *(f"{q}_text" for q in _typed(flow)),
+        "phone_hash",
+    )
 
 
 def export_rows(
@@ -66,6 +78,10 @@ def export_rows(
                 func.max(case((Answer.question_id == q.id, Answer.value))).label(f"q{i}")
                 for i, q in enumerate(flow.questions)
             ),
+            *(
+                func.max(case((Answer.question_id == q, Answer.text))).label(f"t{i}")
+                for i, q in enumerate(_typed(flow))
+            ),
         )
         .group_by(Answer.member_id)
         .subquery("answers_pivot")
@@ -80,6 +96,7 @@ def export_rows(
             Member.disposition,
             attempts.c.completed,
             *(answers.c[f"q{i}"] for i in range(len(flow.questions))),
+            *(answers.c[f"t{i}"] for i in range(len(_typed(flow)))),
             Member.phone,
         )
         .join(Case, Case.id == Member.case_id)
@@ -90,10 +107,12 @@ def export_rows(
         .order_by(Member.id)
         .execution_options(yield_per=BATCH)
     )
+    typed = len(_typed(flow))
     completed_type = Attempt.__table__.c.ended_at.type
     to_datetime = completed_type.result_processor(session.get_bind().dialect, None)
     for row in session.execute(query):
         (code, office, procedure, mode, count, disposition, completed, *keys, phone) = row
+        keys = [*keys[: len(keys) - typed], *(text or "" for text in keys[len(keys) - typed :])]
         if completed is not None and not hasattr(completed, "astimezone"):
             completed = to_datetime(completed)  # an aggregate loses its column type on SQLite
         label = LABELS[Code(disposition)]["vi"] if disposition in Code._value2member_map_ else ""

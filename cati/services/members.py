@@ -16,7 +16,8 @@ def member_report(session: Session, dossier_code: str, tz: tzinfo) -> dict[str, 
     """The latest round membership of a dossier: attempts, answers so far, disposition.
 
     Answers are the keys pressed ('0' for don't know); a question not asked yet or left
-    without an answer is absent. The phone number is masked.
+    without an answer is absent; `comments` holds the comments interviewers typed, by
+    question. The phone number is masked.
     """
     member = session.scalar(
         select(Member)
@@ -33,6 +34,11 @@ def member_report(session: Session, dossier_code: str, tz: tzinfo) -> dict[str, 
     answers = session.execute(
         select(Answer.question_id, Answer.value)
         .where(Answer.member_id == member.id, Answer.value.is_not(None))
+        .order_by(Answer.answered_at, Answer.id)
+    ).all()
+    comments = session.execute(
+        select(Answer.question_id, Answer.text)
+        .where(Answer.member_id == member.id, Answer.text.is_not(None))
         .order_by(Answer.answered_at, Answer.id)
     ).all()
     return {
@@ -56,4 +62,5 @@ def member_report(session: Session, dossier_code: str, tz: tzinfo) -> dict[str, 
             for a in attempts
         ],
         "answers": dict(answers),
+        "comments": dict(comments),  # what an interviewer typed for a comment question
     }

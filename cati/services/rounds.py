@@ -211,11 +211,18 @@ def sample_round(
     quota_of = {office_id: n for office_id, n in quotas.items() if n}
     if quota_of:
         quota = case(quota_of, value=ranked.c.office_id, else_=0)
+        # Members take the round's mode: an interviewer round's are interviewed by people.
         chosen = select(
-            literal(round_.id), ranked.c.case_id, ranked.c.office_id, ranked.c.phone
+            literal(round_.id),
+            ranked.c.case_id,
+            ranked.c.office_id,
+            ranked.c.phone,
+            literal(options.mode),
         ).where(ranked.c.rank <= quota)
         session.execute(
-            insert(Member).from_select(["round_id", "case_id", "office_id", "phone"], chosen)
+            insert(Member).from_select(
+                ["round_id", "case_id", "office_id", "phone", "mode"], chosen
+            )
         )
     _POOL.drop(connection)
     return round_, True

@@ -48,8 +48,8 @@ def test_login_take_a_case_answer_by_keyboard_and_save_a_complete(
     page.wait_for_url("**/console/case/*")
     assert "*" in page.get_by_test_id("phone-masked").inner_text()
     page.get_by_test_id("show-number").click()
-    assert page.get_by_test_id("phone-number").inner_text().startswith("+84")
-    page.get_by_test_id("answer-consent").focus()
+    assert page.get_by_test_id("phone-number").inner_text().startswith("09")
+    page.get_by_test_id("answer-consent").first.focus()
     for key in COMPLETE.values():  # digits answer and move to the next question
         page.keyboard.type(key)
         page.wait_for_timeout(80)

@@ -140,7 +140,26 @@ def test_check_reports_every_file_and_fails_if_one_is_invalid(cli, tmp_path, run
         f"ok: {good} (demo, 7 questions, languages vi, en)",
         f"ok: {mscore} (mscore, 8 questions, languages vi, en)",
     ]
-    assert result.stderr.splitlines() == [f"invalid: {bad}: /spec_version: must be 1 (got 2)"]
+    assert result.stderr.splitlines() == [
+        f"warning: {good}: no interviewer script at /script/opening, /script/closing, "
+        + ", ".join(f"/questions/{i}/script" for i in range(7))
+        + " (the console reads out the IVR prompt instead)",
+        f"invalid: {bad}: /spec_version: must be 1 (got 2)",
+    ]
+
+
+def test_check_warns_of_a_flow_without_interviewer_scripts_but_passes_it(cli, tmp_path):
+    doc = edited({"/script": {"opening": {"vi": "Chào", "en": "Hello"}}})
+    for question in doc["questions"][1:]:
+        question["script"] = {"vi": "Câu hỏi?", "en": "Question?"}
+    path = write_yaml(tmp_path, "demo.yaml", doc)
+    result = cli("flows", "check", path)
+    assert result.exit_code == 0
+    assert output_lines(result) == [f"ok: {path} (demo, 7 questions, languages vi, en)"]
+    assert result.stderr.splitlines() == [
+        f"warning: {path}: no interviewer script at /script/closing, /questions/0/script "
+        "(the console reads out the IVR prompt instead)"
+    ]
 
 
 def test_check_without_paths_uses_the_flows_folder(cli_in, tmp_path):
@@ -153,7 +172,7 @@ def test_check_without_paths_uses_the_flows_folder(cli_in, tmp_path):
     assert output_lines(result) == [
         f"ok: {tmp_path / 'demo.yaml'} (demo, 7 questions, languages vi, en)"
     ]
-    assert result.stderr.splitlines() == [
+    assert [line for line in result.stderr.splitlines() if not line.startswith("warning:")] == [
         f"invalid: {tmp_path / 'broken.yaml'}: /closing: give the prompt in every language: vi, en"
     ]
 

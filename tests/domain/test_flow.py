@@ -17,7 +17,9 @@ from cati.domain.flow import (
     Say,
     classify_interview,
     describe,
+    fill_script,
     load_flow,
+    missing_scripts,
 )
 
 SOURCE = "flows/demo.yaml"
@@ -1107,3 +1109,136 @@ def test_describe(event, line):
 def test_describe_refuses_what_is_not_an_event():
     with pytest.raises(TypeError):
         describe("= staff: 5")
+
+
+# --------------------------------------------------------------------------------------------
+# Words for people: labels, interviewer scripts, scale ends (the console; the IVR ignores them)
+# --------------------------------------------------------------------------------------------
+
+SCRIPTED = {
+    "/script": {"opening": both("hello {interviewer} {office}"), "closing": both("thanks")},
+    "/questions/0/script": both("consent?"),
+    "/questions/0/label": both("Consent"),
+    "/questions/0/options/2/script": both("no thanks"),
+    "/questions/1/script": both("staff 1 to 9?"),
+    "/questions/1/low": both("very bad"),
+    "/questions/1/high": both("very good"),
+}
+
+SCRIPT_VALID = [
+    ("none-at-all", {}),
+    ("everything", SCRIPTED),
+    ("opening-only", {"/script": {"opening": both("hello")}}),
+    ("empty-script-mapping", {"/script": {}}),
+    ("label-on-a-record", {"/questions/6/label": both("Comment")}),
+    ("script-placeholders", {"/questions/1/script": both("{procedure} {interviewer}")}),
+]
+
+
+@pytest.mark.parametrize("changes", [c for _, c in SCRIPT_VALID], ids=[i for i, _ in SCRIPT_VALID])
+def test_interviewer_words_are_optional_and_load(changes):
+    assert flow(changes).id == "demo"
+
+
+SCRIPT_INVALID = [
+    ("script-not-a-mapping", {"/script": "hi"}, "/script", "a mapping with the interviewer"),
+    ("script-unknown-key", {"/script": {"opening": both("a"), "closng": both("b")}},
+     "/script/closng", "did you mean 'closing'?"),
+    ("opening-missing-language", {"/script": {"opening": {"vi": "Chào"}}},
+     "/script/opening/en", "missing: the text in this language"),
+    ("opening-blank", {"/script": {"opening": {"vi": " ", "en": "Hi"}}},
+     "/script/opening/vi", "missing: the text"),
+    ("opening-unknown-language", {"/script": {"opening": {**both("a"), "fr": "Salut"}}},
+     "/script/opening", "language(s) not declared in /languages: fr"),
+    ("question-script-not-a-mapping", {"/questions/1/script": "Staff?"},
+     "/questions/1/script", "give the text in every language: vi, en"),
+    ("question-script-unknown-placeholder", {"/questions/1/script": both("{name}")},
+     "/questions/1/script/vi", "unknown placeholder(s) ['name']"),
+    ("interviewer-not-in-an-ivr-prompt", {"/questions/1/prompt": both("{interviewer}")},
+     "/questions/1/prompt/vi", "unknown placeholder(s) ['interviewer']"),
+    ("interviewer-not-in-a-label", {"/questions/1/label": both("{interviewer}")},
+     "/questions/1/label/vi", "unknown placeholder(s) ['interviewer']"),
+    ("ends-on-a-yes-no", {"/questions/2/low": both("no")},
+     "/questions/2/low", "only scale questions have end labels, not yes_no"),
+    ("option-script-missing-language", {"/questions/0/options/2/script": {"vi": "Không"}},
+     "/questions/0/options/2/script/en", "missing: the text in this language"),
+    ("misspelt-script", {"/questions/1/scirpt": both("x")},
+     "/questions/1/scirpt", "did you mean 'script'?"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("changes", "path", "reason"),
+    [case[1:] for case in SCRIPT_INVALID],
+    ids=[case[0] for case in SCRIPT_INVALID],
+)
+def test_bad_interviewer_words_are_refused_with_path_and_reason(changes, path, reason):
+    with pytest.raises(FlowError) as info:
+        flow(changes)
+    assert (info.value.path, reason in info.value.reason) == (path, True), info.value.reason
+
+
+@pytest.mark.parametrize(
+    ("changes", "missing"),
+    [
+        ({}, ["/script/opening", "/script/closing"]
+         + [f"/questions/{i}/script" for i in range(7)]),
+        ({**SCRIPTED, **{f"/questions/{i}/script": both("q") for i in range(2, 7)}}, []),
+        ({"/script": {"closing": both("bye")}, **{f"/questions/{i}/script": both("q")
+                                                    for i in range(7) if i != 4}},
+         ["/script/opening", "/questions/4/script"]),
+    ],
+    ids=["none", "all", "some"],
+)  # fmt: skip
+def test_missing_scripts_names_where_the_console_falls_back_to_the_prompt(changes, missing):
+    assert missing_scripts(flow(changes)) == missing
+
+
+def test_script_words_are_kept_per_language_and_filled_with_the_interviewer():
+    demo = flow(SCRIPTED)
+    staff = demo.question("staff")
+    assert (staff.script["en"], staff.low["vi"], staff.high["en"]) == (
+        "EN staff 1 to 9?", "VI very bad", "EN very good")  # fmt: skip
+    assert demo.question("consent").option("2").script == both("no thanks")
+    assert demo.question("consent").option("1").script is None
+    assert demo.question("on_time").label is None
+    case = {**CASE, "interviewer": "Lan"}
+    assert fill_script(demo.opening_script["vi"], case) == "VI hello Lan Bộ phận một cửa Đông Hà"
+    assert fill_script("{interviewer}", CASE) == ""  # a missing name is left empty
+
+
+def test_the_ivr_engine_ignores_the_scripts():
+    plain, scripted = FlowRun(flow(), CASE, "vi"), FlowRun(flow(SCRIPTED), CASE, "vi")
+    assert plain.start() == scripted.start()
+    assert plain.press("1") == scripted.press("1")
+
+
+def test_the_shipped_flows_have_scripts_for_people_without_keypad_words():
+    from pathlib import Path
+
+    from cati.services.flows import load_flows
+
+    for shipped in load_flows(Path(__file__).parents[2] / "call_flows").values():
+        assert missing_scripts(shipped) == []
+        for question in shipped.questions:
+            for words in (question.script, shipped.opening_script, shipped.closing_script):
+                assert "bấm" not in words["vi"].lower() and "press" not in words["en"].lower()
+            assert question.label is not None
+
+
+@pytest.mark.parametrize(
+    ("keys", "skips", "current", "skipped", "outcome"),
+    [
+        (["1"], 1, "on_time", {"staff"}, None),
+        (["1", "5", "1", "1", "2"], 2, None, {"overall", "comment"}, Outcome.COMPLETE),
+        ([], 1, "consent", set(), None),  # consent is required: nothing happens
+        (["2"], 1, None, set(), Outcome.REFUSED),  # after the end: nothing happens
+    ],
+    ids=["optional", "to-the-end", "required", "finished"],
+)
+def test_an_interviewer_can_skip_an_optional_question(keys, skips, current, skipped, outcome):
+    run = started(keys)
+    for _ in range(skips):
+        run.skip()
+    assert (run.current and run.current.id, run.skipped, run.outcome) == (
+        current, skipped, outcome)  # fmt: skip

@@ -253,3 +253,22 @@ def test_sampling_hashes_nothing_while_no_opt_out_is_hash_only(session, monkeypa
     round_, _ = sample_round(session, W47, SamplingOptions(size=10, seed=7), tz=TZ,
                              resurvey_days=90, now=NOW, hash_key="any-key-0123456789")  # fmt: skip
     assert round_.eligible == 0
+
+
+@pytest.mark.parametrize("mode", ["ivr", "interviewer"])
+def test_members_take_the_rounds_mode_into_the_report_and_the_export(session, settings, mode):
+    from cati.services.exports import FIXED_COLUMNS, export_rows
+    from cati.services.flows import load_flows
+    from cati.services.reports import round_report
+
+    for _ in range(4):
+        create_case(session)
+    round_, _ = sample(session, size=4, min_per_office=1, mode=mode)
+    session.expire_all()
+    modes = session.scalars(select(Member.mode).where(Member.round_id == round_.id)).all()
+    assert modes == [mode] * 4
+    flows = load_flows(settings.flows_dir)
+    report = round_report(session, round_.id, flows, TZ)
+    assert [row["mode"] for row in report["modes"]] == [mode]
+    column = FIXED_COLUMNS.index("mode")
+    assert {row[column] for row in export_rows(session, round_.id, flows, TZ, "k")} == {mode}

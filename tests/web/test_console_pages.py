@@ -95,7 +95,16 @@ def test_a_bad_answer_is_shown_and_nothing_is_saved(web, session, members):
     case_url = post(client, "/console", "/console/next").headers["Location"]
     response = post(client, case_url, f"{case_url}/save", **{"answer-consent": "7"})
     assert response.status_code == 422
-    assert "consent: &#39;7&#39; is not an answer" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    # in the page's language, by the field, the question named by its label
+    assert re.search(
+        r'<fieldset class="choices choices-choice" aria-describedby="error-consent">.*'
+        r'<p class="field-error" id="error-consent" role="alert" data-testid="error-consent">'
+        r"Câu 1 \(Đồng ý tham gia\): “7” không phải là câu trả lời hợp lệ.</p>",
+        page,
+        re.S,
+    )
+    assert "is not an answer" not in page
 
 
 def test_autosave_answers_json(web, session, members):
@@ -133,7 +142,7 @@ def test_stats_page(web, session, members):
     case_url = post(client, "/console", "/console/next").headers["Location"]
     post(client, case_url, f"{case_url}/save", outcome="busy")
     page = client.get("/console/stats").get_data(as_text=True)
-    assert 'data-testid="stats"' in page and "2026-11-23" in page and "lan" in page
+    assert 'data-testid="stats"' in page and "23/11/2026" in page and "lan" in page
 
 
 @pytest.mark.parametrize(("role", "status"), [("manager", 200), ("interviewer", 401)])
@@ -275,3 +284,57 @@ def test_a_refused_value_is_quoted_back_cut_short(web, session, members):
         assert response.status_code == 422
         error = re.search(r'data-testid="error">([^<]*)<', response.get_data(as_text=True))[1]
         assert "7" * 39 + "…" in error and len(error) < 200
+
+
+def test_a_vanished_case_is_a_page_in_the_users_language(web, session, members):
+    client = signed_in(web, session)
+    case_url = post(client, "/console", "/console/next").headers["Location"]
+    post(client, case_url, f"{case_url}/release")
+    for response in (client.get(case_url), post(client, "/console", f"{case_url}/save")):
+        page = response.get_data(as_text=True)
+        assert response.status_code == 404 and 'data-testid="case-gone"' in page
+        assert "Hồ sơ không còn" in page and 'href="/console"' in page and "Not Found" not in page
+
+
+def test_the_number_is_revealed_as_json_the_national_way(web, session, members):
+    client = signed_in(web, session)
+    case_url = post(client, "/console", "/console/next").headers["Location"]
+    page = client.get(case_url).get_data(as_text=True)
+    response = client.post(f"{case_url}/show-number", data={"csrf_token": token(page)},
+                           headers={"Accept": "application/json"})  # fmt: skip
+    phone = members[0].phone
+    assert response.json == {"phone": phone, "display": f"0{phone[3:6]} {phone[6:9]} {phone[9:]}"}
+
+
+def test_a_refused_save_comes_back_with_everything_typed(web, session, members):
+    client = signed_in(web, session)
+    case_url = post(client, "/console", "/console/next").headers["Location"]
+    post(client, case_url, f"{case_url}/show-number")
+    response = post(client, case_url, f"{case_url}/save", **{
+        "answer-consent": "1", "answer-staff_attitude": "x", "outcome": "appointment",
+        "appointment_at": "24/11/2026 14:30", "notes": "Gọi lại buổi chiều", "phone_revealed": "1",
+    })  # fmt: skip
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'data-testid="error-staff_attitude"' in page and "Câu 2 (Thái độ cán bộ)" in page
+    assert re.search(r'id="answer-consent-1"[^>]*\schecked>', page)  # consent still chosen
+    assert '<option value="appointment" selected>' in page
+    assert 'value="24/11/2026 14:30"' in page and "Gọi lại buổi chiều</textarea>" in page
+    assert 'data-testid="phone-number"' in page and f"tel:{members[0].phone}" in page
+    typed = {"answer-consent": "1", "outcome": "appointment", "appointment_at": "mai 3 giờ"}
+    wrong_time = post(client, case_url, f"{case_url}/save", **typed)
+    page = wrong_time.get_data(as_text=True)
+    assert 'data-testid="error-appointment_at"' in page and "“mai 3 giờ”" in page
+
+
+def test_the_queue_explains_itself(web, session, members, runtime):
+    from datetime import UTC, datetime
+
+    client = signed_in(web, session)
+    page = client.get("/console").get_data(as_text=True)
+    assert 'data-testid="today-calls">0<' in page and 'data-testid="why-nothing"' not in page
+    runtime.clock = lambda: datetime(2026, 11, 23, 5, 0, tzinfo=UTC)  # 12:00 local
+    page = client.get("/console").get_data(as_text=True)
+    assert "Đang ngoài giờ gọi. Giờ gọi tiếp theo bắt đầu lúc 13:30 23/11/2026." in page
+    flashed = client.post("/console/next", data={"csrf_token": token(page)}, follow_redirects=True)
+    assert "Đang ngoài giờ gọi" in flashed.get_data(as_text=True)
