@@ -72,7 +72,7 @@ def test_no_page_breaks_its_content_security_policy(chromium, live_server):
     check("queue")
     page.get_by_test_id("next-case").click()
     page.wait_for_url("**/console/case/*")
-    page.get_by_test_id("answer-consent").focus()
+    page.locator("#answer-consent-1").focus()
     page.keyboard.type("1")  # an autosave through console.js
     page.wait_for_selector(".autosave.ok")
     check("case")
