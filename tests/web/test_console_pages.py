@@ -278,11 +278,12 @@ def test_the_notes_limit_is_said_in_english_too(web, session, members):
 def test_a_refused_value_is_quoted_back_cut_short(web, session, members):
     client = signed_in(web, session)
     case_url = post(client, "/console", "/console/next").headers["Location"]
-    for field in ("answer-consent", "appointment_at"):
+    for field, shown in (("answer-consent", "consent"), ("appointment_at", "appointment_at")):
         data = {field: "7" * 100_000, "outcome": "appointment" if field == "appointment_at" else ""}
         response = post(client, case_url, f"{case_url}/save", **data)
         assert response.status_code == 422
-        error = re.search(r'data-testid="error">([^<]*)<', response.get_data(as_text=True))[1]
+        page = response.get_data(as_text=True)
+        error = re.search(rf'data-testid="error-{shown}">([^<]*)<', page)[1]
         assert "7" * 39 + "…" in error and len(error) < 200
 
 

@@ -206,10 +206,10 @@ def save(member_id: int):
     outcome = request.form.get("outcome", "").strip()
     wants_json = request.accept_mimetypes.best == "application/json"
     notes = request.form.get("notes", "")
+    flows = load_flows(settings.flows_dir)
     try:
         if outcome or not wants_json:  # the notes are kept with an outcome: checked first
             check_notes(notes)
-        flows = load_flows(settings.flows_dir)
         # The answers are committed on their own first: a refused outcome loses nothing typed.
         with runtime.transaction() as session:
             save_answers(
