@@ -51,7 +51,7 @@ def db_upgrade() -> None:
     """Apply every pending migration (creates the SQLite file and folder if needed)."""
     from cati.migrate import upgrade
 
-    runtime = get_runtime()
+    runtime = get_runtime(database=False)
     upgrade(runtime.settings.database_url)
     click.echo("database is up to date")
 
