@@ -48,12 +48,35 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Apply every pending migration (creates the SQLite file and folder if needed)."""
-    from cati.migrate import upgrade
+    """Apply every pending migration (creates the SQLite file and folder if needed).
+
+    Every other command that uses the database refuses one that is missing or behind (exit 2).
+    """
+    from cati.migrate import display_url, upgrade
 
     runtime = get_runtime(database=False)
     upgrade(runtime.settings.database_url)
-    click.echo("database is up to date")
+    click.echo(f"database {display_url(runtime.settings.database_url)} is up to date")
+
+
+@main.command()
+@click.option(
+    "--ago",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 520),
+    help="Weeks before the current one; 1 is the last complete week.",
+)
+def week(ago: int) -> None:
+    """Print the current ISO week in CATI_TIMEZONE, or the one --ago N weeks before it.
+
+    The last complete week, the one to sample: cati rounds sample --week "$(cati week --ago 1)"
+    """
+    from cati.domain.weeks import IsoWeek
+
+    runtime = get_runtime(database=False)
+    current = IsoWeek.containing(runtime.clock(), runtime.settings.timezone)
+    click.echo(str(current.shifted(-ago)))
 
 
 @main.command()

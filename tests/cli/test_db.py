@@ -185,3 +185,16 @@ def test_the_web_server_refuses_to_start_on_an_unmigrated_database(tmp_path, mon
         monkeypatch.setenv("CATI_DATABASE_URL", url)
         with pytest.raises(SchemaNotCurrent, match="run `cati db upgrade` first"):
             create_app()
+
+
+def test_db_upgrade_names_the_database_it_brought_up_to_date(tmp_path):
+    url = sqlite_url(tmp_path / "cati.db")
+    result = run(url, "db", "upgrade")
+    assert (result.exit_code, result.output) == (0, f"database {url} is up to date\n")
+
+
+def test_week_prints_the_current_week_or_one_before(cli):
+    # NOW is Monday 23/11/2026 10:00 in Vietnam: week 48 has begun, week 47 is complete.
+    assert cli("week").output == "2026-W48\n"
+    assert cli("week", "--ago", "1").output == "2026-W47\n"
+    assert cli("week", "--ago", "48").output == "2025-W52\n"
