@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -198,3 +200,20 @@ def test_week_prints_the_current_week_or_one_before(cli):
     assert cli("week").output == "2026-W48\n"
     assert cli("week", "--ago", "1").output == "2026-W47\n"
     assert cli("week", "--ago", "48").output == "2025-W52\n"
+
+
+@pytest.mark.slow
+@pytest.mark.loopback
+def test_gunicorn_refuses_to_start_on_an_unmigrated_database(tmp_path):
+    url = sqlite_url(tmp_path / "instance" / "cati.db")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CATI_")}
+    env.update(CATI_DATABASE_URL=url, CATI_SECRET_KEY="a-secret-key-for-the-test")
+    conf = Path(__file__).resolve().parents[2] / "scripts" / "deploy" / "gunicorn.conf.py"
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "-c", str(conf), "--workers", "1",
+         "--bind", "127.0.0.1:0"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert f"database {url} does not exist: run `cati db upgrade` first" in result.stderr
+    assert not (tmp_path / "instance").exists()
