@@ -23,7 +23,7 @@ def main(ctx: click.Context) -> None:
     """Telephone follow-up surveys of citizens served by one-stop offices.
 
     Settings come from environment variables (CATI_DATABASE_URL, CATI_TIMEZONE, …); see the
-    README.
+    README. Start with `cati db upgrade`: the commands that use the database need it migrated.
     """
     if ctx.obj is None:  # a caller passing its own runtime (the tests) keeps its logging
         _configure_logging()
@@ -70,7 +70,10 @@ def db_upgrade() -> None:
 def week(ago: int) -> None:
     """Print the current ISO week in CATI_TIMEZONE, or the one --ago N weeks before it.
 
-    The last complete week, the one to sample: cati rounds sample --week "$(cati week --ago 1)"
+    The last complete week is the one to sample:
+
+    \b
+        cati rounds sample --week "$(cati week --ago 1)"
     """
     from cati.domain.weeks import IsoWeek
 
