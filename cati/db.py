@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import os
+import stat
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -76,7 +79,9 @@ def _sqlite_text(value: datetime) -> str:
 
 
 def make_engine(url: str, **kwargs) -> Engine:
-    """Create an engine; for a SQLite file, create its folder and turn on sane pragmas.
+    """Create an engine; for a SQLite file, its first connection creates the folder, the file
+    and its -wal and -shm files are kept private to their owner (mode 0600), and sane pragmas
+    are turned on.
 
     Errors never quote a statement's parameters: they can be phone numbers or names, and
     errors end up in logs.
@@ -84,11 +89,14 @@ def make_engine(url: str, **kwargs) -> Engine:
     kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        path = None
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(parsed.database)
         kwargs.setdefault("connect_args", {"timeout": 30})
         engine = create_engine(url, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        if path is not None:
+            event.listen(engine, "do_connect", functools.partial(_create_private, path))
+        event.listen(engine, "connect", functools.partial(_sqlite_pragmas, path))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     # A dead server or a silent network is noticed within about a minute, not after the
@@ -104,7 +112,38 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+# The database holds citizens' names and numbers: its file, and the -wal and -shm files SQLite
+# creates beside it (with the database file's own mode), are for their owner only.
+PRIVATE_MODE = 0o600
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def _create_private(path: Path, _dialect, _record, _cargs, _cparams) -> None:
+    # The folder and file are made by the first connection, not by making the engine; a file
+    # about to be created is created private, never readable by others for a moment.
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_MODE))
+
+
+def make_private(path: Path) -> None:
+    """Take group and other permissions off a SQLite database and its companion files (those
+    made with wider modes before, by an older cati or another program). A file that belongs to
+    another user is left as it is."""
+    for suffix in SQLITE_COMPANIONS:
+        companion = path.with_name(path.name + suffix)
+        try:
+            mode = stat.S_IMODE(companion.stat().st_mode)
+            if mode & 0o077:
+                companion.chmod(mode & 0o700)
+        except (FileNotFoundError, PermissionError):
+            pass
+
+
+def _sqlite_pragmas(path: Path | None, dbapi_connection, _record) -> None:
+    if path is not None:
+        # Before WAL mode creates the -wal and -shm files, which copy the database's mode.
+        make_private(path)
     # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()

@@ -24,7 +24,7 @@ def main(ctx: click.Context) -> None:
     """Telephone follow-up surveys of citizens served by one-stop offices.
 
     Settings come from environment variables (CATI_DATABASE_URL, CATI_TIMEZONE, …); see the
-    README.
+    README. Start with `cati db upgrade`: the commands that use the database need it migrated.
     """
     if ctx.obj is None:  # a caller passing its own runtime (the tests) keeps its logging
         _configure_logging()
@@ -49,12 +49,38 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Apply every pending migration (creates the SQLite file and folder if needed)."""
-    from cati.migrate import upgrade
+    """Apply every pending migration (creates the SQLite file and folder if needed).
 
-    runtime = get_runtime()
+    Every other command that uses the database refuses one that is missing or behind (exit 2).
+    """
+    from cati.migrate import display_url, upgrade
+
+    runtime = get_runtime(database=False)
     upgrade(runtime.settings.database_url)
-    click.echo("database is up to date")
+    click.echo(f"database {display_url(runtime.settings.database_url)} is up to date")
+
+
+@main.command()
+@click.option(
+    "--ago",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 520),
+    help="Weeks before the current one; 1 is the last complete week.",
+)
+def week(ago: int) -> None:
+    """Print the current ISO week in CATI_TIMEZONE, or the one --ago N weeks before it.
+
+    The last complete week is the one to sample:
+
+    \b
+        cati rounds sample --week "$(cati week --ago 1)"
+    """
+    from cati.domain.weeks import IsoWeek
+
+    runtime = get_runtime(database=False)
+    current = IsoWeek.containing(runtime.clock(), runtime.settings.timezone)
+    click.echo(str(current.shifted(-ago)))
 
 
 @main.command()

@@ -31,7 +31,7 @@ def flows_check(paths: tuple[Path, ...]) -> None:
 
     A valid flow without interviewer scripts (the console's words) gets a warning only."""
     if not paths:
-        folder = get_runtime().settings.flows_dir
+        folder = get_runtime(database=False).settings.flows_dir
         paths = tuple(flow_files(folder)) if folder.is_dir() else ()
         if not paths:
             raise click.UsageError(f"no flow files in {folder}")
@@ -65,7 +65,7 @@ def flows_try(name: str, language: str, office: str, procedure: str, returned_da
     Nothing is called and nothing is written to the database.
     """
     try:
-        flow = find_flow(name, get_runtime().settings.flows_dir)
+        flow = find_flow(name, get_runtime(database=False).settings.flows_dir)
     except FlowError as exc:
         raise click.BadParameter(str(exc), param_hint="NAME") from None
     if language not in flow.languages:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from apscheduler.executors.base import MaxInstancesReachedError
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.combining import OrTrigger
@@ -44,6 +45,21 @@ from cati.services.scheduler import (
 from cati.telephony.base import Provider
 
 log = logging.getLogger(__name__)
+
+
+class OneRunAtATime(ThreadPoolExecutor):
+    """Runs each job in a thread of its own, one run of a job at a time. A run that comes due
+    while the previous one is still going is not started: the run under way does that work
+    (a dialing pass places every call due until none is left, which takes longer than
+    CATI_DIAL_INTERVAL_S whenever many calls are due), and the job runs again at its next time
+    after. APScheduler would log a warning for every such run; that is normal work, not a
+    fault, so it is a debug line here. Each run's duration is in the `job …` line."""
+
+    def submit_job(self, job, run_times):
+        try:
+            super().submit_job(job, run_times)
+        except MaxInstancesReachedError:
+            log.debug("job %s: still running, the run due now is left out", job.id)
 
 
 @dataclass(frozen=True)
@@ -187,7 +203,7 @@ class SchedulerNode:
 
     def _build_scheduler(self, specs: list[JobSpec]) -> BackgroundScheduler:
         scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(len(specs))},
+            executors={"default": OneRunAtATime(len(specs))},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
             timezone=self.settings.timezone,
         )

@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from cati.config import Settings
+from cati.migrate import require_current_schema
 from cati.runtime import Runtime
 
 # Every form posted to the application carries a CSRF token, except the machine-facing
@@ -56,7 +57,11 @@ class SessionInterface(SecureCookieSessionInterface):
 def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application around a runtime (settings, sessions, clock)."""
     app = Flask(__name__)
-    runtime = runtime or Runtime.from_settings(Settings.from_env())
+    if runtime is None:
+        settings = Settings.from_env()
+        # A server on a missing or unmigrated database refuses to start (one line: what to do).
+        require_current_schema(settings.database_url)
+        runtime = Runtime.from_settings(settings)
     settings = runtime.settings
     app.config.from_mapping(
         JSON_AS_ASCII=False,

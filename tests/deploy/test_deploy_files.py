@@ -55,6 +55,7 @@ def production_env(monkeypatch, tmp_path):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)
+    upgrade(env["CATI_DATABASE_URL"])  # as deployed: the app refuses an unmigrated database
     return env
 
 

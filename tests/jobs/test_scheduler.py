@@ -5,6 +5,7 @@ SIGKILL are in test_scheduler_processes.py.)"""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 from datetime import timedelta
@@ -271,3 +272,34 @@ def test_an_unreachable_database_is_waited_out(settings, caplog):
     thread.join(10)
     assert not thread.is_alive() and node_.runs == []
     assert "database unreachable (OperationalError), retrying" in caplog.text
+
+
+def test_a_job_due_again_while_it_still_runs_is_left_out_without_a_warning(own_runtime, caplog):
+    """A dialing pass longer than its interval (many calls due) is normal work: the run due
+    meanwhile is not started twice, and nothing is logged as a warning (the demo's log)."""
+    from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_SUBMITTED
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    release, runs, submissions = threading.Event(), [], []
+
+    def long_pass():
+        runs.append(1)
+        release.wait(20)
+        return "placed"
+
+    node_ = make_node(own_runtime)
+    scheduler = node_._build_scheduler([JobSpec("dialing", long_pass, IntervalTrigger(seconds=1))])
+    scheduler.add_listener(
+        lambda event: submissions.append(event.code),
+        EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES,
+    )
+    caplog.set_level(logging.DEBUG)
+    scheduler.start()
+    try:
+        wait_for(lambda: len(submissions) >= 2)  # due again while the first run goes on
+        assert runs == [1]
+    finally:
+        release.set()
+        scheduler.shutdown(wait=True)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert "job dialing: still running, the run due now is left out" in caplog.messages
