@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import os
+import sqlite3
 import stat
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -90,9 +92,11 @@ def make_engine(url: str, **kwargs) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         path = None
+        kwargs.setdefault("connect_args", {"timeout": 30})
         if parsed.database and parsed.database != ":memory:":
             path = Path(parsed.database)
-        kwargs.setdefault("connect_args", {"timeout": 30})
+            # Writers of this process queue on one lock (see _SQLiteConnection).
+            kwargs["connect_args"] = {"factory": _SQLiteConnection, **kwargs["connect_args"]}
         engine = create_engine(url, **kwargs)
         if path is not None:
             event.listen(engine, "do_connect", functools.partial(_create_private, path))
@@ -160,7 +164,81 @@ def _sqlite_begin(connection) -> None:
     # and then write (claiming a member, saving an answer) can both read, and the later writer
     # fails at once with "database is locked"; this way it waits (busy timeout) and then sees
     # the first one's commit. SQLite serialises writers anyway; PostgreSQL is for scale.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    raw = connection.connection.dbapi_connection
+    if isinstance(raw, _SQLiteConnection):
+        raw.wait_for_writers()
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        if isinstance(raw, _SQLiteConnection):
+            raw.release_writers()
+        raise
+
+
+class _WriterLock:
+    """The lock a process's writers of one SQLite file queue on, and the thread holding it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.owner: int | None = None
+
+
+_WRITER_LOCKS: dict[str, _WriterLock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """A SQLite connection whose write transactions first take a lock shared by every
+    connection of this process to the same file, released once they commit or roll back.
+
+    SQLite lets one writer in at a time; the others wait in its busy handler, which polls
+    with sleeps growing to 100 ms, so that under concurrent webhooks a turn could sleep far
+    longer than the transaction it waited for (the tail of scripts/bench_ivr.py). Threads
+    queued on a lock are woken as soon as it is free. Other processes still meet SQLite's
+    own lock and busy handler, as before. A thread that already holds the lock through
+    another connection does not wait for itself: it goes on to SQLite's handler, as before;
+    so does one that waited longer than the busy timeout.
+    """
+
+    def __init__(self, database, *args, timeout: float = 5.0, **kwargs) -> None:
+        super().__init__(database, *args, timeout=timeout, **kwargs)
+        self._timeout = timeout
+        key = os.path.realpath(os.fsdecode(database))
+        with _WRITER_LOCKS_GUARD:
+            self._writers = _WRITER_LOCKS.setdefault(key, _WriterLock())
+        self._holds_writers = False
+
+    def wait_for_writers(self) -> None:
+        writers = self._writers
+        if self._holds_writers or writers.owner == threading.get_ident():
+            return
+        if writers.lock.acquire(timeout=self._timeout):
+            writers.owner = threading.get_ident()
+            self._holds_writers = True
+
+    def release_writers(self) -> None:
+        if self._holds_writers:
+            self._holds_writers = False
+            self._writers.owner = None
+            self._writers.lock.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release_writers()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release_writers()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_writers()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker:

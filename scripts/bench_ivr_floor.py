@@ -1,88 +1,166 @@
-"""The floor of scripts/bench_ivr.py: what any webhook on this stack must do, and nothing more.
+"""The floor of scripts/bench_ivr.py (issue 17): the least work any durable IVR turn must do.
 
-Like the baseline it answers one fixed TwiML document (no flow engine, no TwiML building),
-but first it does the work no implementation can skip: it checks the Twilio signature and
-makes the database round trips a turn needs, with SQLAlchemy Core on cati's own engine, in
-one transaction committed before answering:
+A Flask app under the same server and settings as the product (gunicorn gthread, the same
+workers and threads), on the same database kind, that for every webhook request:
 
-- voice: the call (attempt, member, round, case and office in one query), its saved answers,
-  then where the interview stands (an UPDATE of the attempt);
-- gather: the same, plus the key saved as an answer (for the questions the real IVR saves);
-- status: the attempt by its call id, the callback stored once, the status updated.
+1. checks Twilio's signature (the same check as the product's);
+2. reads the call's place from a table keyed by CallSid (one SELECT);
+3. writes the key and the new place: one INSERT of the answer, one UPDATE of the place;
+4. commits, and answers a fixed <Gather> TwiML (204 for status callbacks, as the product).
 
-It runs on a database of its own, populated like the real application's, so that its writes
-are real writes. The real application does all of this and more (the ORM, the flow engine,
-TwiML, the end of the interview), so its latency cannot go below this floor's.
+SQLite: the sqlite3 module, one connection per thread, WAL, synchronous=NORMAL and
+BEGIN IMMEDIATE. PostgreSQL: psycopg 3, a pool of connections that grows to at most one per
+server thread (the pool sized to the threads). No SQLAlchemy, no ORM, no flow engine, no TwiML
+building: what is left is what no correct implementation can skip.
 
-    CATI_DATABASE_URL=... CATI_PUBLIC_URL=... gunicorn --pythonpath scripts bench_ivr_floor:app
+    CATI_DATABASE_URL=... CATI_PUBLIC_URL=... \\
+        gunicorn --pythonpath scripts 'bench_ivr_floor:create()'
+
+`prepare(url, call_sids)` creates and fills the floor's two tables in an (empty) database.
 """
 
 from __future__ import annotations
 
+import os
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from bench_ivr_baseline import TWIML
 from flask import Flask, Response, abort, request
-from sqlalchemy import insert, select, update
+from sqlalchemy.engine import make_url
 
 from cati.config import Settings
-from cati.db import make_engine
-from cati.domain.flow import QuestionType
-from cati.models import Answer, Attempt, CallEvent, Case, Member, Office, Round
-from cati.services.flows import load_flows
 from cati.telephony.signatures import is_valid_signature
 
-settings = Settings.from_env()
-engine = make_engine(settings.database_url)
-SAVED = {  # the questions whose key the real IVR saves (not the recorded comment's choice)
-    q.id
-    for flow in load_flows(settings.flows_dir).values()
-    for q in flow.questions
-    if q.type is not QuestionType.RECORD
+CREATE = {
+    "sqlite": (
+        "CREATE TABLE floor_calls (call_sid VARCHAR(64) PRIMARY KEY, place INTEGER NOT NULL)",
+        "CREATE TABLE floor_answers (id INTEGER PRIMARY KEY, call_sid VARCHAR(64) NOT NULL, "
+        "place INTEGER NOT NULL, digits VARCHAR(8), answered_at TEXT NOT NULL)",
+    ),
+    "postgresql": (
+        "CREATE TABLE floor_calls (call_sid VARCHAR(64) PRIMARY KEY, place INTEGER NOT NULL)",
+        "CREATE TABLE floor_answers (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+        "call_sid VARCHAR(64) NOT NULL, place INTEGER NOT NULL, digits VARCHAR(8), "
+        "answered_at TIMESTAMPTZ NOT NULL)",
+    ),
 }
-CALL = (
-    select(Attempt.id, Attempt.member_id, Attempt.status, Attempt.question_id, Attempt.tries,
-           Member.status, Round.flow, Case.procedure_name, Case.returned_at, Office.name)
-    .join(Member, Member.id == Attempt.member_id)
-    .join(Round, Round.id == Member.round_id)
-    .join(Case, Case.id == Member.case_id)
-    .join(Office, Office.id == Case.office_id)
-)  # fmt: skip
-app = Flask(__name__)
 
 
-@app.post("/ivr/<webhook>")
-def ivr(webhook: str) -> Response:
-    form = request.form.to_dict(flat=True)
-    url = settings.public_url + (request.environ.get("RAW_URI") or request.full_path)
-    if not is_valid_signature(
-        settings.webhook_token, url, form, request.headers.get("X-Twilio-Signature", "")
-    ):
-        abort(403)
-    now = datetime.now(UTC)
-    with engine.begin() as conn:
-        if webhook == "status":
-            attempt_id = conn.scalar(
-                select(Attempt.id).where(Attempt.provider_call_id == form["CallSid"])
+class Database:
+    """One transaction per turn: `with db.transaction() as cur: cur.execute(sql, params)`."""
+
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url)
+        self.kind = parsed.get_backend_name()
+        if self.kind == "sqlite":
+            self.path = parsed.database
+            self.local = threading.local()
+            self.marker = "?"
+        elif self.kind == "postgresql":
+            self.conninfo = parsed.set(drivername="postgresql").render_as_string(
+                hide_password=False
             )
-            event = {"sequence": int(form["SequenceNumber"]), "status": form["CallStatus"]}
-            conn.execute(insert(CallEvent).values(attempt_id=attempt_id, received_at=now, **event))
-            conn.execute(
-                update(Attempt).where(Attempt.id == attempt_id).values(status=form["CallStatus"])
-            )
-            return Response(status=204)
-        call = conn.execute(CALL.where(Attempt.id == int(request.args["attempt"]))).one()
-        conn.execute(
-            select(Answer.question_id, Answer.value).where(Answer.member_id == call.member_id)
-        ).all()
-        question = request.args.get("q")
-        if webhook == "gather" and question in SAVED:
-            conn.execute(
-                insert(Answer).values(member_id=call.member_id, question_id=question,
-                                      value=form.get("Digits"), attempt_id=call.id,
-                                      answered_at=now)
-            )  # fmt: skip
-        conn.execute(
-            update(Attempt).where(Attempt.id == call.id).values(question_id=question, tries=0)
+            self.idle: queue.LifoQueue = queue.LifoQueue()
+            self.marker = "%s"
+        else:
+            raise ValueError(f"the floor runs on SQLite or PostgreSQL, not {self.kind}")
+
+    def close(self) -> None:
+        if self.kind == "sqlite":
+            if (conn := getattr(self.local, "conn", None)) is not None:
+                conn.close()
+                self.local.conn = None
+            return
+        while not self.idle.empty():
+            self.idle.get_nowait().close()
+
+    def sql(self, statement: str) -> str:
+        return statement.replace("?", self.marker)
+
+    @contextmanager
+    def transaction(self) -> Iterator:
+        if self.kind == "sqlite":
+            conn = getattr(self.local, "conn", None)
+            if conn is None:
+                conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                self.local.conn = conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return
+        import psycopg
+
+        try:
+            conn = self.idle.get_nowait()
+        except queue.Empty:  # at most one connection per server thread
+            conn = psycopg.connect(self.conninfo)
+        try:
+            with conn.transaction(), conn.cursor() as cursor:
+                yield cursor
+        finally:
+            self.idle.put(conn)
+
+
+def prepare(url: str, call_sids: list[str]) -> None:
+    """The floor's tables in the database at `url`, one place row per call."""
+    db = Database(url)
+    with db.transaction() as cursor:
+        for statement in CREATE[db.kind]:
+            cursor.execute(statement)
+        insert = db.sql("INSERT INTO floor_calls (call_sid, place) VALUES (?, ?)")
+        cursor.executemany(insert, [(sid, 0) for sid in call_sids])
+    db.close()
+
+
+def make_app(url: str, public_url: str, token: str) -> Flask:
+    db = Database(url)
+    select = db.sql("SELECT place FROM floor_calls WHERE call_sid = ?")
+    insert = db.sql(
+        "INSERT INTO floor_answers (call_sid, place, digits, answered_at) VALUES (?, ?, ?, ?)"
+    )
+    update = db.sql("UPDATE floor_calls SET place = ? WHERE call_sid = ?")
+    sqlite = db.kind == "sqlite"
+    app = Flask(__name__)
+
+    @app.post("/ivr/<webhook>")
+    def ivr(webhook: str) -> Response:
+        form = request.form.to_dict(flat=True)
+        query = request.query_string.decode("latin-1")
+        url = public_url + (
+            request.environ.get("RAW_URI") or request.path + (f"?{query}" if query else "")
         )
-    return Response(TWIML, mimetype="text/xml")
+        if not is_valid_signature(token, url, form, request.headers.get("X-Twilio-Signature", "")):
+            abort(403)
+        sid = form.get("CallSid", "")
+        now = datetime.now(UTC)
+        with db.transaction() as cursor:
+            row = cursor.execute(select, (sid,)).fetchone()
+            if row is None:
+                abort(404)
+            place = row[0] + 1
+            answered = now.isoformat() if sqlite else now
+            cursor.execute(insert, (sid, place, form.get("Digits"), answered))
+            cursor.execute(update, (place, sid))
+        if webhook == "status":
+            return Response(status=204)
+        return Response(TWIML, mimetype="text/xml")
+
+    return app
+
+
+def create() -> Flask:
+    """The app for gunicorn (`bench_ivr_floor:create()`), set up like the product's: from
+    CATI_DATABASE_URL, CATI_PUBLIC_URL and the webhook token of CATI_SECRET_KEY."""
+    settings = Settings.from_env()
+    return make_app(os.environ["CATI_DATABASE_URL"], settings.public_url, settings.webhook_token)

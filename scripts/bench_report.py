@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Benchmark: the report JSON of a round of 100,000 members with 300,000 attempts.
 
-Baseline, measured in the same run on the same data: one `SELECT disposition, count(*) FROM
-members WHERE round_id = :r GROUP BY disposition`. Measured: the real `round_report` (counts,
-AAPOR rates and question scores for the round, its offices, receiving officers, modes and
-interviewers) in a new session, serialised with `json.dumps`. Targets: at most 5x the
-baseline, and under 2 s on PostgreSQL.
+Measured: the real `round_report` (counts, AAPOR rates and question scores for the round, its
+offices, receiving officers, modes and interviewers) in a new session, serialised with
+`json.dumps`. The floor (issue 17), measured in the same run on the same data: the two GROUP
+BYs (answers per office, question and key; attempts per office and outcome) without which no
+report can give scores per office and question and call outcomes per office. Targets: at
+most 2x the floor on each database, and under 2 s on PostgreSQL. Also printed: one
+`GROUP BY disposition` of the round's members, for scale. The exit status is 0 whatever the
+figures: this is a measurement.
 
 The round is populated as a week of calling leaves it: 9 offices, 100,000 cases (officers
 from a small pool, procedure codes), one IVR round on the mscore flow whose members are
@@ -18,10 +21,6 @@ no answer, a few recorded comments).
 
 `--explain` prints, per backend, every statement the report runs with its own time, and
 its plan (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on SQLite).
-
-Also printed, not a target: the floor, the two GROUP BYs (answers per office, question and
-key; attempts per office and outcome) without which no report can give scores per office and
-question and call outcomes per office, timed the same way.
 
 Usage: scripts/bench_report.py [--members N] [--attempts A] [--repeats K] [--explain]
 """
@@ -40,7 +39,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import backends, best_of, report, scratch_database
+from benchlib import backends, best_of, scratch_database, target_line
 from sqlalchemy import event, text
 
 from cati.config import Settings
@@ -55,7 +54,7 @@ TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 WEEK = IsoWeek(2026, 47)
 ROUND_ID = 1
-TARGET = 5.0  # report time at most this many times the baseline's
+TARGET = 2.0  # report time at most this many times the floor's
 ABSOLUTE_TARGET_S = 2.0  # and under this on PostgreSQL
 BATCH = 50_000
 OFFICES = 9
@@ -543,7 +542,6 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--explain", action="store_true", help="print the report's query plans")
     args = parser.parse_args()
-    ok = True
     print(
         f"report of a round of {args.members:,} members and {args.attempts:,} attempts, "
         f"best of {args.repeats}"
@@ -565,19 +563,19 @@ def main() -> int:
             f"officers, {len(result['data']['interviewers'])} interviewers, "
             f"{result['bytes']:,} bytes of JSON"
         )
-        extra = ""
-        if backend == "postgresql":
-            fast = seconds < ABSOLUTE_TARGET_S
-            verdict = "OK" if fast else "MISSED"
-            extra = f"absolute {seconds:.3f} s < {ABSOLUTE_TARGET_S:g} s {verdict}"
-            ok &= fast
-        ok &= report(backend, "round_report + json.dumps", seconds, baseline, TARGET, extra)
         floor = result["floor"]
         print(
-            f"             floor (scores per office and question, outcomes per office: two "
-            f"GROUP BYs) {floor:.3f} s = {floor / baseline:.1f}x the baseline"
+            f"             one GROUP BY disposition {baseline:.3f} s; the floor (scores per "
+            f"office and question, outcomes per office: two GROUP BYs) {floor:.3f} s"
         )
-    return 0 if ok else 1
+        target_line(backend, "round_report + json.dumps", seconds, floor, TARGET, "2 GROUP BYs")
+        if backend == "postgresql":
+            verdict = "OK" if seconds < ABSOLUTE_TARGET_S else "MISSED"
+            print(
+                f"  TARGET {backend:<10} {'round_report, absolute':<26} product {seconds:8.3f} s"
+                f"   (target < {ABSOLUTE_TARGET_S:g} s) {verdict}"
+            )
+    return 0  # a measurement: the figures and their verdicts are printed
 
 
 if __name__ == "__main__":

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Benchmark: sample a 10 % round from 1,000,000 cases returned in one week.
 
-Baseline, measured in the same run on the same data: one `SELECT COUNT(*)` of the week's
-eligible cases (in person, not immediate, callable phone, not opted out, not sampled within
-the re-survey window). Target: at most 3x the baseline. The sampling is the real
-`sample_round` (frame and eligible counts, allocation, one member per phone, the INSERT …
-SELECT of members), on a migrated database that also holds opt-outs and last week's round.
-
-Also printed, not a target: the floor, writing the round's members again (the same rows, into
-a scratch round, rolled back), which no sampling can avoid, against the same baseline.
+The floor (issue 17), measured in the same run on the same data, is the two things no
+sampler can skip: reading the eligible frame (one `SELECT COUNT(*)` of the week's eligible
+cases: in person, not immediate, callable phone, not opted out, not sampled within the
+re-survey window) plus writing the round's members (the same rows again, into a scratch
+round, rolled back). Target: `sample_round` at most 1.5x that floor, on each database. The
+sampling is the real `sample_round` (frame and eligible counts, allocation, one member per
+phone, the INSERT … SELECT of members), on a migrated database that also holds opt-outs and
+last week's round. The exit status is 0 whatever the figures: this is a measurement.
 
 Usage: scripts/bench_sampling.py [--cases N] [--repeats K]
 """
@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import backends, best_of, report, scratch_database
+from benchlib import backends, best_of, scratch_database, target_line
 from sqlalchemy import delete, insert, literal, select, text
 
 from cati.db import insert_rows, make_engine, make_session_factory
@@ -37,7 +37,7 @@ from cati.services.rounds import SamplingOptions, sample_round
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 WEEK = IsoWeek(2026, 47)
-TARGET = 3.0
+TARGET = 1.5  # sample_round at most this many times (COUNT + writing the members)
 CASE_COLUMNS = (
     "dossier_code",
     "phone",
@@ -152,7 +152,7 @@ def populate(url: str, cases: int) -> None:
     engine.dispose()
 
 
-def measure(url: str) -> tuple[float, float, Round]:
+def measure(url: str) -> tuple[float, float, float, Round]:
     engine = make_engine(url)
     factory = make_session_factory(engine)
     start, end = WEEK.bounds_utc(TZ)
@@ -214,7 +214,7 @@ def measure(url: str) -> tuple[float, float, Round]:
         f"             floor (writing the same {result[-1].sampled:,} members again) "
         f"{floor:.3f} s = {floor / baseline:.1f}x the baseline"
     )
-    return sampled, baseline, result[-1]
+    return sampled, baseline, floor, result[-1]
 
 
 def write_members_again(engine, round_id: int) -> float:
@@ -254,14 +254,20 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     REPEATS = args.repeats
-    ok = True
     print(f"sampling 10 % of {args.cases:,} cases returned in {WEEK}, best of {REPEATS}")
     for backend in backends():
         with scratch_database(backend) as url:
             populate(url, args.cases)
-            sampled, baseline, _ = measure(url)
-        ok &= report(backend, "sample_round (rate 0.1)", sampled, baseline, TARGET)
-    return 0 if ok else 1
+            sampled, baseline, floor, _ = measure(url)
+        target_line(
+            backend,
+            "sample_round (rate 0.1)",
+            sampled,
+            baseline + floor,
+            TARGET,
+            f"COUNT {baseline:.3f} s + members {floor:.3f} s",
+        )
+    return 0  # a measurement: the figures and their verdicts are printed
 
 
 REPEATS = 3

@@ -59,3 +59,17 @@ def report(
         f"ratio {ratio:5.2f}x (target <= {target:g}x) {'OK' if ok else 'MISSED'} {extra}"
     )
     return ok
+
+
+def target_line(
+    backend: str, label: str, seconds: float, floor: float, target: float, floor_note: str = ""
+) -> bool:
+    """The product against its floor (issue 17), with the target and OK or MISSED."""
+    ratio = seconds / floor if floor else float("inf")
+    ok = ratio <= target
+    print(
+        f"  TARGET {backend:<10} {label:<26} product {seconds:8.3f} s   floor {floor:7.3f} s"
+        f"{f' ({floor_note})' if floor_note else ''}   ratio {ratio:5.2f}x "
+        f"(target <= {target:g}x) {'OK' if ok else 'MISSED'}"
+    )
+    return ok

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, load_only
@@ -49,6 +49,25 @@ from cati.services.follow_ups import raise_for_answer, raise_for_hotline_message
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 _STATUS_ORDER = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3, "answered": 3}
 MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other")
+
+
+# The webhooks' statements, built once: building a statement and its cache key again at
+# every request cost more CPU than running it (scripts/bench_ivr_cpu.py).
+_CALL = (
+    select(Attempt, Member, Round, Case)
+    .join(Member, Member.id == Attempt.member_id)
+    .join(Round, Round.id == Member.round_id)
+    .join(Case, Case.id == Member.case_id)
+    .where(Attempt.id == bindparam("attempt_id"))
+    .options(
+        load_only(Round.flow, Round.status, Round.calling_ends_at),
+        load_only(Case.office_id, Case.procedure_code, Case.procedure_name, Case.returned_at),
+    )
+)
+_ANSWERS = select(Answer.question_id, Answer.value).where(
+    Answer.member_id == bindparam("member_id")
+)
+_BY_CALL_ID = select(Attempt).where(Attempt.provider_call_id == bindparam("call_sid"))
 
 
 @dataclass
@@ -220,7 +239,7 @@ def apply_call_status(
        member is given its next call, or closed with its disposition.
     """
     call_sid = params.get("CallSid", "")
-    attempt = session.scalar(select(Attempt).where(Attempt.provider_call_id == call_sid))
+    attempt = session.scalar(_BY_CALL_ID, {"call_sid": call_sid})
     if attempt is None and attempt_id is not None and call_sid:
         # The callback can beat the dialer's commit of the call id: bind it by the attempt
         # named in the (signed) callback URL.
@@ -314,17 +333,7 @@ def _attempt_for(session: Session, attempt_id: int, call_sid: str) -> _Call | No
     """The attempt, with its member, round and case loaded in the same query (one round trip
     per webhook instead of four). Of the round and the case, only what a call needs: the rest
     loads on first use."""
-    row = session.execute(
-        select(Attempt, Member, Round, Case)
-        .join(Member, Member.id == Attempt.member_id)
-        .join(Round, Round.id == Member.round_id)
-        .join(Case, Case.id == Member.case_id)
-        .where(Attempt.id == attempt_id)
-        .options(
-            load_only(Round.flow, Round.status, Round.calling_ends_at),
-            load_only(Case.office_id, Case.procedure_code, Case.procedure_name, Case.returned_at),
-        )
-    ).first()
+    row = session.execute(_CALL, {"attempt_id": attempt_id}).first()
     if row is None or not call_sid:
         return None
     call = _Call(*row)
@@ -334,11 +343,7 @@ def _attempt_for(session: Session, attempt_id: int, call_sid: str) -> _Call | No
 
 
 def _answers(session: Session, member_id: int) -> dict[str, str | None]:
-    return dict(
-        session.execute(
-            select(Answer.question_id, Answer.value).where(Answer.member_id == member_id)
-        ).all()
-    )
+    return dict(session.execute(_ANSWERS, {"member_id": member_id}).all())
 
 
 def _run(
