@@ -8,6 +8,7 @@ finds the work already done.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +50,8 @@ from cati.services.follow_ups import raise_for_answer, raise_for_hotline_message
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 _STATUS_ORDER = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3, "answered": 3}
 MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other")
+
+log = logging.getLogger(__name__)
 
 
 # The webhooks' statements, built once: building a statement and its cache key again at
@@ -320,7 +323,12 @@ def _call_outcome(
         return AttemptOutcome.FAX
     # A person answered. The questionnaire may have reached its end (a hang-up while the
     # comment was being recorded, its callback still on the way) or not.
-    flow = flows[session.get(Round, member.round_id).flow]
+    flow = flows.get(session.get(Round, member.round_id).flow)
+    if flow is None:
+        # The round's questionnaire has gone: the citizen heard an apology and nothing was
+        # asked, a failure on our side that leaves the member to be called again.
+        log.warning("attempt %s: its round's flow is gone; outcome failed", attempt.id)
+        return AttemptOutcome.FAILED
     saved = _answers(session, member.id)
     answers = {q: v for q, v in saved.items() if v is not None}
     run = FlowRun.resume(

@@ -596,6 +596,24 @@ def test_a_round_whose_flow_is_gone_gets_a_goodbye_and_nothing_changes(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
 
 
+def test_a_call_answered_on_a_round_whose_flow_is_gone_ends_as_failed(
+    client, settings, session, caplog
+):
+    from tests.factories import create_round
+
+    member = create_member(session, create_round(session, flow="gone"))
+    call = Call(client, settings, create_attempt(session, member, "CAGONE0001"))
+    call.status("in-progress", 1, AnsweredBy="human")
+    call.answer()  # the apology: nothing asked
+    response = call.status("completed", 2, CallDuration="9", AnsweredBy="human")
+    assert response.status_code in (200, 204)
+    attempt = reload(session, Attempt, call.attempt.id)
+    assert (attempt.status, attempt.outcome) == ("completed", "failed")
+    member = reload(session, Member, member.id)
+    assert member.status == "pending" and member.next_call_at is not None  # called again later
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
 def test_the_hotline_does_not_open_a_call_for_a_round_whose_flow_is_gone(
     client, settings, session, caplog
 ):
