@@ -25,7 +25,7 @@ def test_text_summary_in_vietnamese(cli, survey_round):  # noqa: F811
     result = cli("report", str(survey_round.id), "--format", "text")
     assert result.exit_code == 0, result.output
     text = result.stdout
-    assert "Đợt khảo sát số 1, tuần 2026-W47" in text
+    assert f"Đợt khảo sát số {survey_round.id}, tuần 2026-W47" in text
     assert "hồ sơ trả kết quả từ 16/11/2026 đến 22/11/2026" in text
     assert "Tỷ lệ trả lời" in text and "100,0 %" in text and "AAPOR RR1" in text
     assert "7,69 / 9" in text and "hài lòng (7–9 điểm): 84,6 %" in text
@@ -43,7 +43,7 @@ def test_text_summary_in_vietnamese(cli, survey_round):  # noqa: F811
 def test_text_summary_in_english(cli, survey_round):  # noqa: F811
     result = cli("report", str(survey_round.id), "--format", "text", "--language", "en")
     assert result.exit_code == 0, result.output
-    assert "Survey round 1, week 2026-W47" in result.stdout
+    assert f"Survey round {survey_round.id}, week 2026-W47" in result.stdout
     assert "7.69 / 9" in result.stdout and "satisfied (7–9): 84.6%" in result.stdout
     assert "from 16 Nov 2026 to 22 Nov 2026" in result.stdout
 
@@ -73,7 +73,7 @@ def test_pdf_is_a_pdf_holding_the_offices_and_the_headline_figures(
     text = flat(" ".join(page.extract_text() for page in reader.pages))
     for office in (DONG_HA, CAM_LO, HAI_LANG):
         assert office in text
-    assert "SỞ NỘI VỤ" in text and "Đợt khảo sát số 1, tuần 2026-W47" in text
+    assert "SỞ NỘI VỤ" in text and f"Đợt khảo sát số {survey_round.id}, tuần 2026-W47" in text
     assert "16/11/2026" in text and "22/11/2026" in text
     # sampled, completes, RR1, the overall mean and its satisfied share, paid without receipt
     for figure in ("13", "100,0 %", "7,69 / 9", "84,6 %", "15,4 %", "16,7 %"):
