@@ -89,3 +89,11 @@ def test_mscore_asks_the_promised_questions_in_order():
         ("9", "handover", False),
     ]
     assert flow.question("comment").max_seconds == 60
+
+
+def test_shipped_scale_questions_declare_the_top_three_boxes_as_satisfied():
+    # mscore and sipas ask every scale question on the 1–9 keypad: 7, 8 and 9 are satisfied.
+    for path in flow_files(FLOWS):
+        flow = read_flow_file(path)
+        scales = [q for q in flow.questions if q.type.value == "scale"]
+        assert scales and {q.satisfied_from for q in scales} == {7}, flow.id

@@ -24,11 +24,12 @@ from cati.spreadsheets import write_csv, write_xlsx
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["json", "csv", "xlsx"]),
+    type=click.Choice(["json", "csv", "xlsx", "text", "pdf"]),
     default="json",
     show_default=True,
-    help="JSON (every figure), or a spreadsheet with one row per round, office, officer, "
-    "mode and interviewer (CSV or xlsx).",
+    help="JSON (every figure); a spreadsheet with one row per round, office, officer, "
+    "mode and interviewer (CSV or xlsx); a summary to read in a terminal (text); or an A4 "
+    "document to send upward (pdf, needs --output).",
 )
 @click.option(
     "--output",
@@ -36,16 +37,30 @@ from cati.spreadsheets import write_csv, write_xlsx
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write here instead of standard output.",
 )
-def report(round_id: int | None, weeks: str | None, fmt: str, output: Path | None) -> None:
+@click.option(
+    "--language",
+    type=click.Choice(["vi", "en"]),
+    default="vi",
+    show_default=True,
+    help="Language of the text and pdf formats (numbers and dates follow it: 94,3 %, "
+    "07/12/2026 in Vietnamese).",
+)
+def report(
+    round_id: int | None, weeks: str | None, fmt: str, output: Path | None, language: str
+) -> None:
     """Counts, AAPOR rates and question scores of a round, overall and per office, receiving
     officer, mode and interviewer. Rates whose denominator is 0 are null.
 
     With --weeks instead of ROUND_ID: the rounds of those weeks side by side (a trend).
-    In CSV and xlsx, text that a spreadsheet would run as a formula is written as text."""
+    In CSV and xlsx, text that a spreadsheet would run as a formula is written as text.
+    text and pdf rank the offices, grey figures from fewer than CATI_REPORT_MIN_N answers
+    and flag the offices past the CATI_WARN_* thresholds."""
     if round_id is None and weeks is None:
         raise click.UsageError("give ROUND_ID or --weeks: one of them is needed")
     if round_id is not None and weeks is not None:
         raise click.UsageError("give ROUND_ID or --weeks, not both")
+    if fmt == "pdf" and output is None:
+        fail("a PDF is written to a file: give --output FILE.pdf")
     check_output(output, binary=fmt == "xlsx")
     runtime = get_runtime()
     settings = runtime.settings
@@ -67,6 +82,29 @@ def report(round_id: int | None, weeks: str | None, fmt: str, output: Path | Non
             except ReportError as exc:
                 raise click.BadParameter(str(exc), param_hint="ROUND_ID") from None
             _check_flows([(round_id, data["round"]["flow"])], flows, settings.flows_dir)
+            calling_ends = _calling_ends(session, round_id, settings.timezone)
+    if fmt in ("text", "pdf"):
+        from cati.documents import model
+
+        options = model.Options(
+            language=language,
+            min_n=settings.report_min_n,
+            thresholds={
+                "asked_to_return": settings.warn_asked_to_return,
+                "paid_without_receipt": settings.warn_paid_without_receipt,
+                "on_time": settings.warn_on_time_below,
+            },
+            issuer=settings.report_issuer,
+            made_on=runtime.clock().astimezone(settings.timezone).date(),
+        )
+        if weeks is not None:
+            doc = model.trend_document(data, flows, options)
+        else:
+            doc = model.round_document(
+                data, flows.get(data["round"]["flow"]), options, calling_ends=calling_ends
+            )
+        _write_document(fmt, doc, output)
+        return
     if weeks is not None and fmt != "json":
         columns, rows = trend_table(data)
         _write_table(fmt, columns, rows, output, sheet_name="trend")
@@ -123,6 +161,35 @@ def export(round_id: int, fmt: str, output: Path | None) -> None:
         columns = export_columns(flows[round_.flow])
         rows = export_rows(session, round_id, flows, settings.timezone, hash_key)
         _write_table(fmt, columns, rows, output, sheet_name=f"round {round_id}")
+
+
+def _calling_ends(session, round_id: int, tz):
+    """The last local day a round is called (its calling period's end is exclusive)."""
+    from datetime import timedelta
+
+    from cati.models import Round
+
+    ends = session.get(Round, round_id).calling_ends_at
+    return (ends.astimezone(tz) - timedelta(microseconds=1)).date()
+
+
+def _write_document(fmt: str, doc, output: Path | None) -> None:
+    """The text summary (standard output or a UTF-8 file) or the PDF (a file)."""
+    if fmt == "text":
+        from cati.documents.text import render
+
+        text = render(doc)
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            with written_atomically(output, encoding="utf-8") as handle:
+                handle.write(text)
+        return
+    from cati.documents.pdf import render
+
+    content = render(doc)
+    with written_atomically(output) as handle:
+        handle.write(content)
 
 
 def _flows(folder: Path) -> dict[str, Flow]:

@@ -30,7 +30,7 @@ DOCUMENT_KEYS = (
 )  # fmt: skip
 QUESTION_KEYS = (
     "id", "type", "prompt", "options", "max_seconds", "required", "follow_up", "at_most",
-    "label", "script", "low", "high",
+    "label", "script", "low", "high", "satisfied_from",
 )  # fmt: skip
 OPTION_KEYS = ("label", "end", "next", "opt_out", "follow_up", "script")
 SCRIPT_KEYS = ("opening", "closing")
@@ -108,6 +108,9 @@ class Question:
     script: Mapping[str, str] | None = None
     low: Mapping[str, str] | None = None
     high: Mapping[str, str] | None = None
+    # A scale question's lowest satisfied score (the provinces' "satisfied" share counts the
+    # answers at or above it); None when the flow does not say.
+    satisfied_from: int | None = None
 
     def follow_up_reason(self, value: str | None) -> str | None:
         """The follow-up reason this answer raises, if any ('0' and no answer raise none)."""
@@ -261,8 +264,10 @@ def load_flow(document: Any, source: str) -> Flow:
         if qtype is not QuestionType.SCALE and any(v is not None for v in ends.values()):
             name = next(name for name, value in ends.items() if value is not None)
             raise fail(f"{path}/{name}", f"only scale questions have end labels, not {qtype}")
+        satisfied_from = _satisfied_from(raw, qtype, path, fail)
         questions.append(Question(qid, qtype, text, options, max_seconds, required,
-                                  follow_ups, **words, **ends))  # fmt: skip
+                                  follow_ups, **words, **ends,
+                                  satisfied_from=satisfied_from))  # fmt: skip
     _check_graph(questions, fail)
 
     raw_messages = document.get("messages")
@@ -360,6 +365,19 @@ def _options(raw, qtype, path, langs, fail, prompt) -> tuple[Option, ...]:
         script = _words(spec.get("script"), f"{opath}/script", langs, fail, SCRIPT_PLACEHOLDERS)
         options.append(Option(key, label, end, nxt, opt_out, follow_up, script))
     return tuple(options)
+
+
+def _satisfied_from(raw: Mapping, qtype: QuestionType, path: str, fail) -> int | None:
+    """`satisfied_from: 7` on a scale question: the lowest score counted as satisfied, a
+    score of the scale (1 to 9)."""
+    value = raw.get("satisfied_from")
+    if value is None:
+        return None
+    if qtype is not QuestionType.SCALE:
+        raise fail(f"{path}/satisfied_from", f"only scale questions have it, not {qtype}")
+    if type(value) is not int or not 1 <= value <= 9:
+        raise fail(f"{path}/satisfied_from", f"a score of the scale, 1 to 9 (got {value!r})")
+    return value
 
 
 def _check_reason(reason: Any, path: str, fail) -> str:

@@ -124,13 +124,19 @@ def rates_of(dispositions: Mapping[str | None, int], counts: Mapping[str, int]) 
 
 
 def question_summary(
-    kind: str, keys: Mapping[str | None, int], scale: tuple[int, int] = (1, 9)
+    kind: str,
+    keys: Mapping[str | None, int],
+    scale: tuple[int, int] = (1, 9),
+    satisfied_from: int | None = None,
 ) -> dict[str, Any]:
     """One question's figures from its key counts ('0' is don't know; None, no answer).
 
-    Scale questions: n, dont_know, mean, ci95 and the distribution over the `scale` (lowest,
-    highest score). Yes/no questions: n, dont_know, yes, no, yes_share. Others: n, dont_know
-    and the counts.
+    Scale questions: n, dont_know, mean, ci95, the distribution over the `scale` (lowest,
+    highest score), and the provinces' satisfied share: `satisfied_from` (the lowest satisfied
+    score, as the flow declares it), `satisfied` (scores at or above it) and `satisfied_share`
+    (satisfied ÷ n, don't know left out; None when n is 0); all three None when the flow
+    declares no `satisfied_from`. Yes/no questions: n, dont_know, yes, no, yes_share. Others:
+    n, dont_know and the counts.
     """
     dont_know = keys.get("0", 0)
     given = {k: n for k, n in keys.items() if k not in (None, "0")}
@@ -145,6 +151,7 @@ def question_summary(
             mean=round(mean, 4) if mean is not None else None,
             ci95=mean_interval(distribution, scale),
             distribution=distribution,
+            **satisfaction(distribution, satisfied_from),
         )
     elif kind == "yes_no":
         yes, no = given.get("1", 0), given.get("2", 0)
@@ -152,6 +159,20 @@ def question_summary(
     else:
         summary["keys"] = dict(sorted(given.items()))
     return summary
+
+
+def satisfaction(distribution: Mapping[str, int], satisfied_from: int | None) -> dict[str, Any]:
+    """`satisfied_from`, `satisfied` (scores at or above it) and `satisfied_share` (of the
+    scores given; None when there is none); all None without a `satisfied_from`."""
+    if satisfied_from is None:
+        return {"satisfied_from": None, "satisfied": None, "satisfied_share": None}
+    n = sum(distribution.values())
+    satisfied = sum(c for k, c in distribution.items() if int(k) >= satisfied_from)
+    return {
+        "satisfied_from": satisfied_from,
+        "satisfied": satisfied,
+        "satisfied_share": satisfied / n if n else None,
+    }
 
 
 def mean_interval(distribution: Mapping[str, int], scale: tuple[int, int]) -> list[float] | None:

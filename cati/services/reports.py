@@ -180,7 +180,7 @@ def _questions(flow: Flow | None, keys: Mapping[str, Mapping[str | None, int]]) 
     if flow is None:
         return {}
     return {
-        q.id: question_summary(q.type.value, keys.get(q.id, {}), _scale_of(q))
+        q.id: question_summary(q.type.value, keys.get(q.id, {}), _scale_of(q), q.satisfied_from)
         for q in flow.questions
         if q.type.value in ("scale", "yes_no", "choice")
     }
@@ -245,6 +245,7 @@ def report_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]
         columns.append(f"{question}_n")
         if "mean" in summary:
             columns += [f"{question}_mean", f"{question}_ci95_low", f"{question}_ci95_high"]
+            columns += [f"{question}_satisfied", f"{question}_satisfied_share"]
         elif "yes_share" in summary:
             columns.append(f"{question}_yes_share")
 
@@ -262,6 +263,7 @@ def report_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]
             if "mean" in report["questions"][question]:
                 low, high = summary.get("ci95") or (None, None)
                 cells += [summary.get("mean"), low, high]
+                cells += [summary.get("satisfied"), summary.get("satisfied_share")]
             elif "yes_share" in report["questions"][question]:
                 cells.append(summary.get("yes_share"))
         return cells
@@ -338,11 +340,12 @@ def trend_table(trend: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]:
     rate_keys = list(rounds[0]["rates"])
     questions = list(rounds[0]["questions"])
     columns = ["week", "round", "flow", "sampled", "complete", *rate_keys]
-    columns += [
-        f"{q}_{'mean' if 'mean' in rounds[0]['questions'][q] else 'yes_share'}"
-        for q in questions
-        if {"mean", "yes_share"} & set(rounds[0]["questions"][q])
-    ]
+    for q in questions:
+        summary = rounds[0]["questions"][q]
+        if "mean" in summary:
+            columns += [f"{q}_mean", f"{q}_satisfied_share"]
+        elif "yes_share" in summary:
+            columns.append(f"{q}_yes_share")
     rows = []
     for item in rounds:
         row = [
@@ -356,7 +359,7 @@ def trend_table(trend: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]:
         for q in questions:
             summary = item["questions"].get(q, {})
             if "mean" in summary:
-                row.append(summary["mean"])
+                row += [summary["mean"], summary.get("satisfied_share")]
             elif "yes_share" in summary:
                 row.append(summary["yes_share"])
         rows.append(row)

@@ -1242,3 +1242,33 @@ def test_an_interviewer_can_skip_an_optional_question(keys, skips, current, skip
         run.skip()
     assert (run.current and run.current.id, run.skipped, run.outcome) == (
         current, skipped, outcome)  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# satisfied_from: the lowest satisfied score of a scale question
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("score", [1, 7, 9])
+def test_a_scale_question_declares_its_lowest_satisfied_score(score):
+    loaded = flow({"/questions/1/satisfied_from": score})
+    assert loaded.question("staff").satisfied_from == score
+    assert loaded.question("overall").satisfied_from is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "path", "reason"),
+    [
+        ({"/questions/1/satisfied_from": 0}, "/questions/1/satisfied_from", "1 to 9 (got 0)"),
+        ({"/questions/1/satisfied_from": 10}, "/questions/1/satisfied_from", "1 to 9 (got 10)"),
+        ({"/questions/1/satisfied_from": "7"}, "/questions/1/satisfied_from", "got '7'"),
+        ({"/questions/1/satisfied_from": True}, "/questions/1/satisfied_from", "got True"),
+        ({"/questions/2/satisfied_from": 1}, "/questions/2/satisfied_from", "not yes_no"),
+        ({"/questions/1/satisfied_form": 7}, "/questions/1/satisfied_form", "'satisfied_from'"),
+    ],
+    ids=["zero", "past-the-scale", "text", "bool", "yes-no", "misspelt"],
+)
+def test_satisfied_from_outside_the_scale_is_refused(changes, path, reason):
+    with pytest.raises(FlowError) as info:
+        flow(changes)
+    assert info.value.path == path and reason in info.value.reason

@@ -91,3 +91,34 @@ def test_zero_denominators_are_null():
     rates = rates_of({}, counts)
     assert all(value is None for value in rates.values()), rates
     assert not any(isinstance(v, float) and math.isnan(v) for v in rates.values())
+
+
+def test_satisfied_share_by_hand():
+    # Scores 9, 9, 8, 7, 6, 3 and two don't know, satisfied from 7: 4 of the 6 scores
+    # (9, 9, 8, 7) are at or above it; the don't knows count nowhere: 4 / 6.
+    summary = question_summary(
+        "scale", {"9": 2, "8": 1, "7": 1, "6": 1, "3": 1, "0": 2, None: 1}, satisfied_from=7
+    )
+    assert (summary["n"], summary["satisfied_from"], summary["satisfied"]) == (6, 7, 4)
+    assert summary["satisfied_share"] == pytest.approx(4 / 6)
+    assert summary["mean"] == pytest.approx(42 / 6)  # existing keys keep their meaning
+
+
+def test_satisfied_on_a_five_point_scale_counts_the_top_two_boxes():
+    # 1–5 scale, satisfied from 4: 5, 4, 4 satisfied; 3, 2 not: 3 / 5.
+    summary = question_summary(
+        "scale", {"5": 1, "4": 2, "3": 1, "2": 1}, scale=(1, 5), satisfied_from=4
+    )
+    assert (summary["satisfied"], summary["satisfied_share"]) == (3, 0.6)
+
+
+def test_satisfied_share_is_null_without_scores_or_declaration():
+    nobody = question_summary("scale", {"0": 3, None: 1}, satisfied_from=7)
+    assert (nobody["satisfied"], nobody["satisfied_share"]) == (0, None)
+    undeclared = question_summary("scale", {"9": 4})
+    assert [undeclared[k] for k in ("satisfied_from", "satisfied", "satisfied_share")] == [
+        None,
+        None,
+        None,
+    ]
+    assert "satisfied_share" not in question_summary("yes_no", {"1": 2}, satisfied_from=7)

@@ -101,6 +101,10 @@ def test_round_counts_rates_and_questions(session, settings, report_round):
     assert (staff["n"], staff["mean"]) == (2, 8.0)  # (9 + 7) / 2
     # s = √2, half = t(1) · √2 / √2 = 12.706: [-4.706, 20.706] kept on the 1–9 scale.
     assert staff["ci95"] == [1, 9]
+    # mscore: satisfied from 7; both scores (9 and 7) are.
+    assert (staff["satisfied_from"], staff["satisfied"], staff["satisfied_share"]) == (7, 2, 1.0)
+    overall = data["questions"]["overall"]  # nobody answered it
+    assert (overall["n"], overall["satisfied"], overall["satisfied_share"]) == (0, 0, None)
     assert data["questions"]["asked_to_return"] == {
         "n": 2,
         "dont_know": 0,
@@ -117,6 +121,13 @@ def test_groups(session, settings, report_round):
     assert (offices["DH"]["counts"]["complete"], offices["HL"]["counts"]["complete"]) == (2, 0)
     assert offices["HL"]["counts"]["pending"] == 1 and offices["HL"]["rates"]["rr1"] == 0.0
     assert offices["DH"]["questions"]["staff_attitude"]["mean"] == 8.0
+    # every grouping carries the satisfied share: DH 9 and 7 (both ≥ 7), HL nobody
+    groups = [*data["offices"], *data["officers"], *data["modes"], *data["interviewers"]]
+    assert all("satisfied_share" in g["questions"]["staff_attitude"] for g in groups)
+    assert offices["DH"]["questions"]["staff_attitude"]["satisfied_share"] == 1.0
+    assert offices["HL"]["questions"]["staff_attitude"]["satisfied_share"] is None
+    modes = {m["mode"]: m["questions"]["staff_attitude"] for m in data["modes"]}
+    assert (modes["ivr"]["satisfied"], modes["interviewer"]["satisfied"]) == (1, 1)
     assert [o["officer"] for o in data["officers"]] == ["Lê Thị Thu"]
     modes = {m["mode"]: m["counts"]["complete"] for m in data["modes"]}
     assert modes == {"interviewer": 1, "ivr": 1}
@@ -216,6 +227,9 @@ def test_report_as_a_spreadsheet(cli, report_round, tmp_path, fmt):
     assert (str(first["sampled"]), str(first["complete"])) == ("6", "2")
     assert float(first["rr1"]) == 0.5 and float(first["staff_attitude_mean"]) == 8.0
     assert float(first["asked_to_return_yes_share"]) == 0.5
+    assert str(first["staff_attitude_satisfied"]) == "2"
+    assert float(first["staff_attitude_satisfied_share"]) == 1.0
+    assert first["overall_satisfied_share"] in ("", None)  # n = 0
 
 
 def test_report_across_weeks(cli, report_round, session):
@@ -228,8 +242,12 @@ def test_report_across_weeks(cli, report_round, session):
     assert data["weeks"] == "2026-W44..2026-W47"
     assert [r["round"]["week"] for r in data["rounds"]] == ["2026-W45", "2026-W47"]
     assert data["rounds"][1]["counts"]["complete"] == 2
+    staff = data["rounds"][1]["questions"]["staff_attitude"]
+    assert (staff["satisfied"], staff["satisfied_share"]) == (2, 1.0)
     table = cli("report", "--weeks", "2026-W47", "--format", "csv")
     assert table.exit_code == 0 and table.stdout.splitlines()[1].startswith("2026-W47,")
+    header, row = (line.split(",") for line in table.stdout.splitlines()[:2])
+    assert float(dict(zip(header, row, strict=True))["staff_attitude_satisfied_share"]) == 1.0
     for bad in (
         ["--weeks", "2026-W47..2026-W40"],
         ["--weeks", "soon"],

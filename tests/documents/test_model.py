@@ -1,0 +1,84 @@
+"""What the documents say: ranks, greyed low-n figures, warnings, headline figures."""
+
+from __future__ import annotations
+
+import pytest
+
+from cati.documents import model
+from cati.services.flows import load_flows
+from cati.services.reports import round_report
+from tests.conftest import TZ
+from tests.documents.conftest import CAM_LO, DONG_HA, HAI_LANG
+
+
+@pytest.fixture
+def doc(session, settings, survey_round):
+    flows = load_flows(settings.flows_dir)
+    report = round_report(session, survey_round.id, flows, TZ)
+    return model.round_document(report, flows["mscore"], model.Options())
+
+
+def test_offices_are_ranked_by_overall_and_low_n_ones_come_last_unranked(doc):
+    rows = [(r["rank"], r["name"], r["grey"]) for r in doc["offices"]]
+    # Cam Lộ 8,00 before Đông Hà 7,00; Hải Lăng's 9,00 from two answers is not ranked.
+    assert rows == [("1", CAM_LO, False), ("2", DONG_HA, False), ("–", HAI_LANG, True)]
+    hai_lang = doc["offices"][2]
+    assert all(cell.grey and not cell.warn for cell in hai_lang["cells"] if cell.text != "–")
+
+
+def test_warnings_flag_only_offices_with_enough_answers_and_state_each_threshold(doc):
+    # Đông Hà: 1 of 6 paid without a receipt, 16,7 % > 1,0 %; Hải Lăng's 50 % is from 2.
+    assert doc["warnings"]["items"] == [
+        {"office": DONG_HA, "flags": ["Nộp tiền không có biên lai 16,7\u00a0% (6 câu trả lời)"]}
+    ]
+    legend = " ".join(doc["warnings"]["legend"])
+    assert "trên 1,0\u00a0% (CATI_WARN_PAID_WITHOUT_RECEIPT)" in legend
+    assert "trên 10,0\u00a0% (CATI_WARN_ASKED_TO_RETURN)" in legend
+    assert "dưới 90,0\u00a0% (CATI_WARN_ON_TIME_BELOW)" in legend
+    assert "ít nhất 5 câu trả lời (CATI_REPORT_MIN_N)" in legend
+
+
+def test_headline_figures_in_vietnamese_formats(doc):
+    items = {item["label"]: item for item in doc["headline"]}
+    assert items["Số người trong mẫu"]["value"] == "13"
+    assert items["Hoàn thành khảo sát"]["value"] == "13"
+    assert items["Tỷ lệ trả lời"]["value"] == "100,0\u00a0%"
+    assert "AAPOR RR1" in items["Tỷ lệ trả lời"]["note"]
+    overall = items["Hài lòng chung: điểm trung bình"]
+    assert overall["value"] == "7,69 / 9"  # 100 / 13
+    assert overall["note"].startswith("hài lòng (7–9 điểm): 84,6\u00a0%")  # 11 / 13
+    paid = items["Nộp tiền không có biên lai: tỷ lệ trả lời “có”"]
+    assert paid["value"] == "15,4\u00a0%"  # 2 / 13
+
+
+def test_a_higher_minimum_greys_and_unranks_more(session, settings, survey_round):
+    flows = load_flows(settings.flows_dir)
+    report = round_report(session, survey_round.id, flows, TZ)
+    doc = model.round_document(report, flows["mscore"], model.Options(min_n=6))
+    assert [(r["rank"], r["name"]) for r in doc["offices"]] == [
+        ("1", DONG_HA), ("–", CAM_LO), ("–", HAI_LANG)]  # fmt: skip
+
+
+def test_ties_share_a_rank():
+    def office(code, mean):
+        q = {"overall": {"n": 9, "mean": mean, "dont_know": 0}}
+        return {"office_code": code, "office_name": code, "counts": {"complete": 9},
+                "questions": q}  # fmt: skip
+
+    report = {"offices": [office("A", 7.0), office("B", 8.0), office("C", 7.0)]}
+    questions = [model.Question("overall", "Overall", "scale", {})]
+    ranks = [(r["rank"], r["code"]) for r in model.ranked_offices(report, questions,
+                                                                   model.Options())]  # fmt: skip
+    assert ranks == [("1", "B"), ("2", "A"), ("2", "C")]
+
+
+def test_without_an_overall_question_offices_rank_on_the_average_of_the_scales():
+    def office(code, a, b):
+        q = {"a": {"n": 5, "mean": a}, "b": {"n": 5, "mean": b}}
+        return {"office_code": code, "office_name": code, "counts": {"complete": 5},
+                "questions": q}  # fmt: skip
+
+    report = {"offices": [office("X", 9.0, 5.0), office("Y", 8.0, 7.0)]}
+    questions = [model.Question("a", "A", "scale", {}), model.Question("b", "B", "scale", {})]
+    rows = model.ranked_offices(report, questions, model.Options())
+    assert [(r["code"], r["value"]) for r in rows] == [("Y", 7.5), ("X", 7.0)]
