@@ -49,6 +49,7 @@ def sample_due_week(runtime: Runtime) -> JobResult:
         options = SamplingOptions(
             flow=flow,
             mode=settings.sampling_mode,
+            then_mode=settings.web_then,
             rate=settings.sampling_rate,
             size=settings.sampling_size,
             min_per_office=settings.sampling_min_per_office,
@@ -64,6 +65,9 @@ def sample_due_week(runtime: Runtime) -> JobResult:
                     resurvey_days=settings.resurvey_days,
                     now=runtime.clock(),
                     hash_key=settings.opt_out_key,
+                    link_key=settings.resolve_secret_key()
+                    if settings.sampling_mode == "web"
+                    else None,
                 )
                 members = round_.sampled if created else None
                 done.append({"flow": flow, "id": round_.id, "members": members})
