@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cati.domain.job_results import JobResult
 from cati.domain.weeks import IsoWeek
-from cati.jobs.dialing import RoundFlowError, dial_pass
+from cati.jobs.dialing import RoundFlowError, dial_pass, hand_over_from_web
 from cati.jobs.reaping import close_rounds, reap
 from cati.runtime import Runtime
 from cati.services.dialer import list_rounds_to_dial
@@ -89,6 +89,7 @@ def dial_due(runtime: Runtime, provider: Provider, should_stop: Callable[[], boo
         return JobResult(
             "outside_hours", next_at=None if nxt is None else nxt.astimezone(policy.tz).isoformat()
         )
+    hand_over_from_web(runtime)
     with runtime.transaction() as session:
         round_ids = list_rounds_to_dial(session, now)
     totals = {"placed": 0, "invalid_numbers": 0, "deferred": 0}

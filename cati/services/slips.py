@@ -27,7 +27,8 @@ body { font-family: "DejaVu Sans", "Noto Sans", sans-serif; font-size: 10.5pt; c
 h1 { font-size: 12.5pt; margin: 0 0 2mm; }
 .to { font-weight: bold; margin: 0 0 1.5mm; }
 p { margin: 0 0 2mm; line-height: 1.35; }
-.url { font-family: "DejaVu Sans Mono", monospace; font-size: 9.5pt; word-break: break-all; }
+.url { font-family: "DejaVu Sans Mono", monospace; font-size: 9pt; word-break: break-all;
+        overflow-wrap: anywhere; }
 .small { font-size: 9pt; color: #333; }
 </style></head><body>
 {% for slip in slips %}
