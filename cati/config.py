@@ -91,6 +91,11 @@ class Settings:
     smtp_url: str | None = field(default=None, repr=False)  # may hold a password
     smtp_from: str = "cati@localhost"
     digest_cron: str = "0 7 * * mon-fri"  # local time
+    # Web mode (issue 15): personal links, then the phone for those who have not answered
+    web_days: int = 3  # days a web round's members have on the web before the phone
+    web_then: str = "ivr"  # ivr | interviewer: who calls them after that
+    hotline: str | None = None  # the number printed on the slips (default: CATI_CALLER_ID)
+    organisation: str = "Sở Nội vụ"  # who runs the survey, named on the slips
 
     @property
     def follow_up_deadlines(self) -> DeadlinePolicy:
@@ -152,7 +157,7 @@ class Settings:
             sampling_flows=_names(env, "CATI_SAMPLING_FLOWS", cls.sampling_flows),
             **_sampling_size(env),
             sampling_min_per_office=_int(env, "CATI_SAMPLING_MIN_PER_OFFICE", 5, minimum=0),
-            sampling_mode=_choice(env, "CATI_SAMPLING_MODE", ("ivr", "interviewer")),
+            sampling_mode=_choice(env, "CATI_SAMPLING_MODE", ("ivr", "interviewer", "web")),
             dial_interval_s=_int(env, "CATI_DIAL_INTERVAL_S", 30, minimum=1),
             reap_interval_s=_int(env, "CATI_REAP_INTERVAL_S", 60, minimum=1),
             retention_days=_int(env, "CATI_RETENTION_DAYS", 180, minimum=1),
@@ -165,6 +170,10 @@ class Settings:
             smtp_url=_smtp_url(env),
             smtp_from=_email(env, "CATI_SMTP_FROM", cls.smtp_from),
             digest_cron=_cron(env, "CATI_DIGEST_CRON", cls.digest_cron, timezone),
+            web_days=_int(env, "CATI_WEB_DAYS", 3, minimum=0),
+            web_then=_choice(env, "CATI_WEB_THEN", ("ivr", "interviewer")),
+            hotline=_hotline(env),
+            organisation=" ".join(env.get("CATI_ORGANISATION", "").split()) or cls.organisation,
         )
         # Members' numbers are what keeps a citizen from being surveyed again too soon:
         # they must outlive the re-survey window (counted from a round's week; the round
@@ -384,6 +393,16 @@ def _redis_url(env: Mapping[str, str]) -> str | None:
         raise SettingsError(
             "CATI_REDIS_URL: not a Redis URL like redis://127.0.0.1:6379/0 "
             "(rediss:// for TLS, redis+unix:///path for a socket)"
+        )
+    return raw or None
+
+
+def _hotline(env: Mapping[str, str]) -> str | None:
+    """CATI_HOTLINE as people dial it (digits, spaces, dots, a leading +), else CATI_CALLER_ID."""
+    raw = " ".join(env.get("CATI_HOTLINE", "").split())
+    if raw and not re.fullmatch(r"\+?[0-9][0-9 .]{2,19}", raw):
+        raise SettingsError(
+            f"CATI_HOTLINE: not a phone number like 1900 1234 or 0233 385 2123: {raw!r}"
         )
     return raw or None
 

@@ -98,3 +98,21 @@ def create_user(session: Session, username: str = "lan", role: str = "interviewe
     session.add(user)
     session.flush()
     return user
+
+
+def create_web_member(session: Session, key: str, round_=None, **case_values):
+    """A member of a web round with its personal link; returns (member, token)."""
+    from cati.domain.web_links import derive_token
+    from cati.models import WebLink
+    from cati.services.web_links import create_links
+
+    if round_ is None:
+        round_ = create_round(session)
+        round_.mode, round_.then_mode = "web", "ivr"
+    member = create_member(session, round_, **case_values)
+    member.mode = "web"
+    session.flush()
+    create_links(session, round_.id, key, NOW)
+    session.flush()
+    link = session.get(WebLink, member.id)
+    return member, derive_token(key, member.id, link.nonce)

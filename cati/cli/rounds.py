@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+
 import click
 
 from cati.cli.common import echo_json, get_runtime
@@ -20,6 +24,7 @@ from cati.services.rounds import (
     round_as_dict,
     sample_round,
 )
+from cati.spreadsheets import write_csv
 
 
 @click.group()
@@ -39,10 +44,18 @@ def _week(_ctx, _param, value: str) -> IsoWeek:
 @click.option("--flow", default="mscore", show_default=True, help="Questionnaire of the round.")
 @click.option(
     "--mode",
+    type=click.Choice(["ivr", "interviewer", "web"]),
+    default=None,
+    help="Who calls: the IVR robot or interviewers at the console; or web: each member gets "
+    "a personal link (cati rounds links), then the phone  [default: CATI_SAMPLING_MODE, ivr]",
+)
+@click.option(
+    "--then",
+    "then_mode",
     type=click.Choice(["ivr", "interviewer"]),
-    default="ivr",
-    show_default=True,
-    help="Who calls: the IVR robot or interviewers at the console.",
+    default=None,
+    help="Web rounds: who calls the members not done on the web after CATI_WEB_DAYS  "
+    "[default: CATI_WEB_THEN, ivr]",
 )
 @click.option(
     "--rate",
@@ -66,7 +79,8 @@ def _week(_ctx, _param, value: str) -> IsoWeek:
 def rounds_sample(
     week: IsoWeek,
     flow: str,
-    mode: str,
+    mode: str | None,
+    then_mode: str | None,
     rate: float | None,
     size: int | None,
     min_per_office: int,
@@ -81,9 +95,11 @@ def rounds_sample(
     if rate is not None and size is not None:
         raise click.UsageError("give --rate or --size, not both")
     runtime = get_runtime()
+    mode = mode or runtime.settings.sampling_mode
     options = SamplingOptions(
         flow=flow,
         mode=mode,
+        then_mode=then_mode or runtime.settings.web_then,
         rate=rate,
         size=size,
         min_per_office=min_per_office,
@@ -102,6 +118,7 @@ def rounds_sample(
                 resurvey_days=runtime.settings.resurvey_days,
                 now=runtime.clock(),
                 hash_key=runtime.settings.opt_out_key,
+                link_key=runtime.settings.resolve_secret_key() if mode == "web" else None,
             )
             data = round_as_dict(session, round_, runtime.settings.timezone)
     except SamplingError as exc:
@@ -149,6 +166,81 @@ def rounds_show(round_id: int, as_json: bool) -> None:
     else:
         _print_round(data)
         click.echo("members: " + ", ".join(data["members"]))
+
+
+@rounds.command("links")
+@click.argument("round_id", type=int)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json", "pdf"]),
+    default="csv",
+    show_default=True,
+    help="csv or json: dossier_code, office_code and url per member; pdf: one slip each.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (required for pdf unless standard output is redirected).",
+)
+def rounds_links(round_id: int, fmt: str, output: Path | None) -> None:
+    """List the personal links of a web round's members ({CATI_PUBLIC_URL}/s/<token>).
+
+    Only a hash of each link is stored; the links are derived again from CATI_SECRET_KEY, so
+    it must be the key the round was sampled with (otherwise exit 2, nothing printed). The
+    pdf has one slip per member to hand out with the result: the office, what the survey is,
+    that it is voluntary, the link as a QR code and in letters, and the hotline
+    (CATI_HOTLINE); no phone number, and no name beyond the addressee line.
+    """
+    from cati.cli.output import check_output, fail, stdout_is_terminal, written_atomically
+    from cati.services.web_links import LinkKeyError, list_links
+
+    if fmt == "pdf" and output is None and stdout_is_terminal():
+        fail("a PDF cannot be shown in a terminal; give --output FILE or redirect standard output")
+    check_output(output)
+    runtime = get_runtime()
+    settings = runtime.settings
+    with runtime.transaction() as session:
+        round_ = session.get(Round, round_id)
+        if round_ is None:
+            raise click.BadParameter(f"no round with id {round_id}", param_hint="ROUND_ID")
+        if round_.mode != "web":
+            fail(f"round {round_id} is a {round_.mode} round: only web rounds have links")
+        try:
+            links = list_links(session, round_, settings.resolve_secret_key(), settings.public_url)
+        except LinkKeyError as exc:
+            fail(str(exc))
+        ended = round_.status != "open" or runtime.clock() >= round_.calling_ends_at
+        ends = round_.calling_ends_at.astimezone(settings.timezone)
+    if ended:
+        click.echo(f"warning: round {round_id} has ended: these links no longer work", err=True)
+    if fmt == "pdf":
+        from cati.services.slips import slips_pdf
+
+        data = slips_pdf(links, settings, valid_until=ends)
+        if output is None:
+            sys.stdout.buffer.write(data)
+        else:
+            with written_atomically(output) as handle:
+                handle.write(data)
+        return
+    rows = [{"dossier_code": x.dossier_code, "office_code": x.office_code, "url": x.url}
+            for x in links]  # fmt: skip
+    if fmt == "json":
+        text = json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            with written_atomically(output, encoding="utf-8") as handle:
+                handle.write(text)
+        return
+    columns = ["dossier_code", "office_code", "url"]
+    values = [[row[c] for c in columns] for row in rows]
+    if output is None:
+        write_csv(sys.stdout, columns, values)
+    else:
+        with written_atomically(output, encoding="utf-8-sig") as handle:
+            write_csv(handle, columns, values)
 
 
 @rounds.command("delete")

@@ -55,6 +55,14 @@ def check_round_flow(runtime: Runtime, round_id: int) -> None:
         ) from None
 
 
+def hand_over_from_web(runtime: Runtime) -> int:
+    """Web rounds' members not done on the web after CATI_WEB_DAYS become due for the phone."""
+    from cati.services.web_links import hand_over_web_members
+
+    with runtime.transaction() as session:
+        return hand_over_web_members(session, runtime.clock(), runtime.settings.web_days)
+
+
 @dataclass
 class DialReport:
     placed: int = 0
@@ -80,6 +88,7 @@ def dial_pass(
     policy = settings.calling_policy
     interval = 1.0 / settings.max_cps
     report = DialReport()
+    hand_over_from_web(runtime)
     next_slot = monotonic()
     while not should_stop():
         with runtime.transaction() as session:

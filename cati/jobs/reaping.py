@@ -18,6 +18,7 @@ from cati.services.dialer import (
 )
 from cati.services.flows import load_flows
 from cati.services.ivr import FINAL_STATUSES, apply_call_status
+from cati.services.web_links import hand_over_web_members
 from cati.telephony.base import CallState, ErrorKind, Provider, ProviderError
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,8 @@ def reap(runtime: Runtime, provider: Provider) -> ReapReport:
     with runtime.transaction() as session:
         now = runtime.clock()
         report.leases_returned = release_expired_leases(session, now, settings.calling_policy)
+        # The console's queue gets the web rounds' members due for interviewers.
+        hand_over_web_members(session, now, settings.web_days)
         live, unplaced = list_stuck_attempts(session, now)
         for attempt_id in unplaced:
             release_unplaced(session, attempt_id, runtime.clock())

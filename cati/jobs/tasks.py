@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cati.domain.job_results import JobResult
 from cati.domain.weeks import IsoWeek
-from cati.jobs.dialing import RoundFlowError, dial_pass
+from cati.jobs.dialing import RoundFlowError, dial_pass, hand_over_from_web
 from cati.jobs.reaping import close_rounds, reap
 from cati.runtime import Runtime
 from cati.services.dialer import list_rounds_to_dial
@@ -49,6 +49,7 @@ def sample_due_week(runtime: Runtime) -> JobResult:
         options = SamplingOptions(
             flow=flow,
             mode=settings.sampling_mode,
+            then_mode=settings.web_then,
             rate=settings.sampling_rate,
             size=settings.sampling_size,
             min_per_office=settings.sampling_min_per_office,
@@ -64,6 +65,9 @@ def sample_due_week(runtime: Runtime) -> JobResult:
                     resurvey_days=settings.resurvey_days,
                     now=runtime.clock(),
                     hash_key=settings.opt_out_key,
+                    link_key=settings.resolve_secret_key()
+                    if settings.sampling_mode == "web"
+                    else None,
                 )
                 members = round_.sampled if created else None
                 done.append({"flow": flow, "id": round_.id, "members": members})
@@ -85,6 +89,7 @@ def dial_due(runtime: Runtime, provider: Provider, should_stop: Callable[[], boo
         return JobResult(
             "outside_hours", next_at=None if nxt is None else nxt.astimezone(policy.tz).isoformat()
         )
+    hand_over_from_web(runtime)
     with runtime.transaction() as session:
         round_ids = list_rounds_to_dial(session, now)
     totals = {"placed": 0, "invalid_numbers": 0, "deferred": 0}

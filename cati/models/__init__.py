@@ -6,6 +6,7 @@ from cati.models.follow_ups import FollowUp, FollowUpChange, FollowUpReason
 from cati.models.rounds import Member, MemberStatus, Round, RoundOffice, RoundStatus
 from cati.models.scheduler import SchedulerJob, SchedulerNode
 from cati.models.users import AuditEvent, Role, User
+from cati.models.web import WebLink
 
 __all__ = [
     "Answer",
@@ -28,4 +29,5 @@ __all__ = [
     "SchedulerJob",
     "SchedulerNode",
     "User",
+    "WebLink",
 ]

@@ -30,7 +30,10 @@ class Round(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     week: Mapped[str] = mapped_column(String(8))
     flow: Mapped[str] = mapped_column(String(64))
-    mode: Mapped[str] = mapped_column(String(16), server_default="ivr")  # ivr | interviewer
+    mode: Mapped[str] = mapped_column(String(16), server_default="ivr")  # ivr | interviewer | web
+    # A web round's follow-up mode (CATI_WEB_THEN): who calls the members who have not
+    # completed on the web after CATI_WEB_DAYS; None for the other rounds.
+    then_mode: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default=RoundStatus.OPEN)
     seed: Mapped[int] = mapped_column(BigInteger)
     rate: Mapped[float | None] = mapped_column(Float)

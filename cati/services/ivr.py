@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, load_only
 
 from cati.domain.calling import CallingPolicy
-from cati.domain.dispositions import AttemptOutcome, is_final_now
+from cati.domain.dispositions import AttemptOutcome
 from cati.domain.flow import (
     Answered,
     Event,
@@ -28,7 +28,6 @@ from cati.domain.flow import (
     Flow,
     FlowRun,
     NoAnswer,
-    Outcome,
     classify_interview,
 )
 from cati.models import (
@@ -39,13 +38,14 @@ from cati.models import (
     HotlineMessage,
     Member,
     MemberStatus,
-    OptOut,
     Round,
     RoundStatus,
 )
 from cati.phone import normalize_phone
 from cati.services.dialer import round_ends_at, schedule_next_call
 from cati.services.follow_ups import raise_for_answer, raise_for_hotline_message
+from cati.services.interviews import finish_interview as _finish
+from cati.services.interviews import record_opt_out_choice  # noqa: F401 - the console imports it here
 
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 _STATUS_ORDER = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3, "answered": 3}
@@ -426,16 +426,19 @@ def save_answer(
     *,
     exists: bool,
     flow: Flow | None = None,
+    text: str | None = None,
 ) -> None:
     """Save an answer ('0' don't know; None, no answer), or change it when `exists` says the
-    member already has a row for the question. Shared by the IVR and the console. With the
-    `flow`, an answer it declares a follow-up for raises the member's follow-up."""
+    member already has a row for the question. Shared by the IVR, the console and the web.
+    With the `flow`, an answer it declares a follow-up for raises the member's follow-up;
+    `text` is a comment typed for a `record` question (the web), kept with its answer."""
+    typed = {} if text is None else {"text": text}
     if exists:
         if value is not None:  # an answer replaces a "no answer", never the other way round
             session.execute(
                 update(Answer)
                 .where(Answer.member_id == member_id, Answer.question_id == question_id)
-                .values(value=value, attempt_id=attempt_id, answered_at=now)
+                .values(value=value, attempt_id=attempt_id, answered_at=now, **typed)
                 .execution_options(synchronize_session=False)
             )
     else:
@@ -446,31 +449,11 @@ def save_answer(
                 value=value,
                 attempt_id=attempt_id,
                 answered_at=now,
+                **typed,
             )
         )
     if flow is not None:
         raise_for_answer(session, flow, member_id, question_id, value, now)
-
-
-def _finish(
-    session: Session,
-    attempt: Attempt,
-    member: Member,
-    run: FlowRun,
-    outcome: Outcome,
-    now: datetime,
-) -> None:
-    if attempt.outcome is not None:
-        return
-    attempt.outcome = AttemptOutcome(classify_interview(run.flow, run.answered, outcome))
-    if outcome is Outcome.HANDOVER:
-        # An interviewer calls back as soon as one is free: a due appointment in the queue.
-        member.mode, member.appointment_at = "interviewer", now
-    if is_final_now(attempt.outcome):
-        # Final at once, without waiting for the call to end.
-        session.flush()
-        schedule_next_call(session, member, None, now)
-    record_opt_out_choice(session, member, run, now)
 
 
 def _int(value: Any) -> int | None:
@@ -556,18 +539,3 @@ def save_hotline_message(
     session.add(message)
     session.flush()
     raise_for_hotline_message(session, message.id, now)
-
-
-def record_opt_out_choice(session: Session, member: Member, run: FlowRun, now: datetime) -> None:
-    """Put the number on the opt-out list when the citizen chose an option that asks for it
-    (declining the survey), whether on the IVR or with an interviewer."""
-    chose_opt_out = any(
-        (option := q.option(run.answered.get(q.id, ""))) is not None and option.opt_out
-        for q in run.flow.questions
-    )
-    if (
-        chose_opt_out
-        and member.phone
-        and session.scalar(select(OptOut.id).where(OptOut.phone == member.phone)) is None
-    ):
-        session.add(OptOut(phone=member.phone, reason="declined the survey call", created_at=now))

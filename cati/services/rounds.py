@@ -81,7 +81,8 @@ class RoundInUse(ValueError):
 @dataclass(frozen=True)
 class SamplingOptions:
     flow: str = "mscore"
-    mode: str = "ivr"  # ivr: the robot calls; interviewer: the console's queue
+    mode: str = "ivr"  # ivr: the robot calls; interviewer: the console's queue; web: links
+    then_mode: str = "ivr"  # web rounds: who calls those not done on the web (CATI_WEB_THEN)
     rate: float | None = None
     size: int | None = None
     min_per_office: int = 5
@@ -103,6 +104,7 @@ def sample_round(
     resurvey_days: int,
     now: datetime,
     hash_key: str | None = None,
+    link_key: str | None = None,
 ) -> tuple[Round, bool]:
     """Create the round of `week` for `options.flow`; return (round, created).
 
@@ -115,6 +117,8 @@ def sample_round(
     4. The sample size is split across offices (`allocate`), and each office's members are its
        eligible cases with the smallest seeded pseudo-random keys.
     All of it runs as set-based SQL; only the per-office counts come back to Python.
+    5. A web round's members each get a personal link (`link_key` derives its token; see
+       `cati.domain.web_links`).
     An existing round for the same week and flow is returned unchanged; a week that has not
     ended yet is refused (its frame is not complete).
     """
@@ -127,6 +131,8 @@ def sample_round(
             f"week {week} has not ended yet (it ends {end.astimezone(tz):%a %d/%m/%Y %H:%M} "
             "local time): dossiers returned until then would be left out; sample it afterwards"
         )
+    if options.mode == "web" and not link_key:
+        raise SamplingError("a web round needs CATI_SECRET_KEY to make its members' links")
     seed = random.SystemRandom().randrange(2**31) if options.seed is None else options.seed
 
     frame = dict(
@@ -179,6 +185,7 @@ def sample_round(
         week=str(week),
         flow=options.flow,
         mode=options.mode,
+        then_mode=options.then_mode if options.mode == "web" else None,
         status=RoundStatus.OPEN,
         seed=seed,
         rate=rate,
@@ -226,6 +233,10 @@ def sample_round(
                 )
             )
     _POOL.drop(connection)
+    if options.mode == "web":
+        from cati.services.web_links import create_links
+
+        create_links(session, round_.id, link_key, now)
     return round_, True
 
 
@@ -319,6 +330,7 @@ def round_as_dict(session: Session, round_: Round, tz: tzinfo) -> dict[str, Any]
         "week": round_.week,
         "flow": round_.flow,
         "mode": round_.mode,
+        **({"then_mode": round_.then_mode} if round_.mode == "web" else {}),
         "seed": round_.seed,
         "status": round_.status,
         "rate": round_.rate,

@@ -109,6 +109,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     from cati.web.followups import bp as followups_bp
     from cati.web.health import bp as health_bp
     from cati.web.ivr import bp as ivr_bp
+    from cati.web.survey import bp as survey_bp
 
     @app.before_request
     def refuse_oversize_bodies():
@@ -121,12 +122,14 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     csrf.init_app(app)
     csrf.exempt(api_bp)
     csrf.exempt(ivr_bp)
+    csrf.exempt(survey_bp)  # checks its forms itself, answering with the question again
     app.register_blueprint(api_bp)
     app.register_blueprint(ivr_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(followups_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(survey_bp)
     i18n.init_app(app)
     init_auth(app)
     _limit_sign_ins(app, settings)
