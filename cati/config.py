@@ -63,7 +63,6 @@ class Settings:
     # Reports for people (dashboard, PDF, text): figures from fewer answers are greyed, never
     # flagged and not ranked; the authority named at the top of the PDF.
     report_min_n: int = 5
-    report_issuer: str = "Sở Nội vụ"
     secret_key: str | None = field(default=None, repr=False)
     insecure_cookies: bool = False
     proxy_fix: int = 0  # how many proxies in front set X-Forwarded-* (0: trust none)
@@ -145,7 +144,6 @@ class Settings:
             warn_paid_without_receipt=_share(env, "CATI_WARN_PAID_WITHOUT_RECEIPT", 0.01),
             warn_on_time_below=_share(env, "CATI_WARN_ON_TIME_BELOW", 0.90),
             report_min_n=_int(env, "CATI_REPORT_MIN_N", 5, minimum=1),
-            report_issuer=" ".join(env.get("CATI_REPORT_ISSUER", "").split()) or cls.report_issuer,
             secret_key=_secret_key(env),
             insecure_cookies=_flag(env, "CATI_INSECURE_COOKIES"),
             proxy_fix=_int(env, "CATI_PROXY_FIX", 0, minimum=0),

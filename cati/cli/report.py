@@ -94,7 +94,7 @@ def report(
                 "paid_without_receipt": settings.warn_paid_without_receipt,
                 "on_time": settings.warn_on_time_below,
             },
-            issuer=settings.report_issuer,
+            issuer=settings.organisation,
             made_on=runtime.clock().astimezone(settings.timezone).date(),
         )
         if weeks is not None:
