@@ -32,12 +32,12 @@ def _message(error: UserInputError) -> str:
         ("already exists", "admin.error.taken"),
         ("password too short", "admin.error.short"),
         ("password too long", "admin.error.long"),
-        ("role ", "admin.error.role"),
         ("needs --office", "admin.error.office_needed"),
         ("only for the", "admin.error.office_only"),
         ("no office with code", "admin.error.office_unknown"),
         ("your own account", "admin.error.self"),
         ("no user named", "admin.error.no_user"),
+        ("role ", "admin.error.role"),
     ):
         if needle in text:
             return t(key, min=MIN_PASSWORD_LENGTH)
