@@ -11,7 +11,9 @@ ones included.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Sequence
+import io
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -25,10 +27,19 @@ def csv_cell(value: Any) -> Any:
 
 
 def write_csv(handle: IO[str], columns: Sequence[Any], rows: Iterable[Sequence[Any]]) -> None:
-    writer = csv.writer(handle)
-    writer.writerow([csv_cell(c) for c in columns])
-    for row in rows:
+    for line in csv_lines(columns, rows):
+        handle.write(line)
+
+
+def csv_lines(columns: Sequence[Any], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    """The CSV text of `write_csv`, one line at a time (the web streams it as it comes)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in itertools.chain([columns], rows):
         writer.writerow([csv_cell(c) for c in row])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
 
 
 def write_xlsx(

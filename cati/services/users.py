@@ -127,6 +127,7 @@ def create_user(
     *,
     now: datetime,
     office_code: str | None = None,
+    by: int | None = None,
 ) -> User:
     """Add an active account; raise `UserInputError` for a taken or invalid name, role, password
     or office (an `office` user handles its office's follow-ups and needs one)."""
@@ -153,7 +154,7 @@ def create_user(
     details = {"username": username, "role": role}
     if office_id is not None:
         details["office"] = office_code.strip()
-    record_audit(session, None, USER_ADDED, details=details, now=now)
+    record_audit(session, by, USER_ADDED, details=details, now=now)
     return user
 
 
@@ -161,17 +162,20 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
 
 
-def disable_user(session: Session, username: str, *, now: datetime) -> bool:
-    """Stop an account from signing in; False if it was already disabled."""
+def disable_user(session: Session, username: str, *, now: datetime, by: int | None = None) -> bool:
+    """Stop an account from signing in; False if it was already disabled. `by` (the admin
+    in the web) cannot disable their own account."""
     user = find_user(session, username)
     if user is None:
         raise UserInputError(f"no user named {username!r}")
+    if by is not None and user.id == by:
+        raise UserInputError("you cannot disable your own account")
     if not user.active:
         return False
     user.active = False
     end_sessions(user)
     session.flush()
-    record_audit(session, None, USER_DISABLED, details={"username": user.username}, now=now)
+    record_audit(session, by, USER_DISABLED, details={"username": user.username}, now=now)
     return True
 
 

@@ -28,6 +28,8 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "script-src 'self'",
         "style-src 'self'",
         "img-src 'self' data:",
+        # Citizens' recorded comments play from the provider (after an audited redirect).
+        "media-src 'self' https://api.twilio.com",
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'self'",
@@ -101,7 +103,8 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
             response.headers.setdefault(name, value)
         return response
 
-    from cati.web import i18n
+    from cati.web import formats, i18n, nav
+    from cati.web.admin import bp as admin_bp
     from cati.web.api import bp as api_bp
     from cati.web.auth import init_app as init_auth
     from cati.web.console import bp as console_bp
@@ -127,10 +130,13 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     app.register_blueprint(ivr_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(followups_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(survey_bp)
     i18n.init_app(app)
+    formats.init_app(app)
+    nav.init_app(app)
     init_auth(app)
     _limit_sign_ins(app, settings)
 

@@ -11,6 +11,7 @@ from cati.services.scheduler import (
     record_job_run,
     register_jobs,
 )
+from tests.browser.test_manager_browser import chart_drawn
 from tests.conftest import NOW
 from tests.factories import create_member, create_round, create_user
 
@@ -45,28 +46,30 @@ def test_round_page_screenshot(chromium, live_server, tmp_path):
     page = chromium.new_context(viewport={"width": 1366, "height": 768}).new_page()
     sign_in_as_manager(page, live_server.url)
     page.goto(f"{live_server.url}/dashboard/rounds/{round_id}")
-    page.wait_for_function("typeof Chart !== 'undefined' && Chart.getChart('distribution')")
+    chart_drawn(page, "distribution-overall")
     path = tmp_path / "round.png"
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 20_000  # a rendered page, not a blank one
     drawn = page.evaluate("""() => {
-        const canvas = document.getElementById('distribution');
+        const canvas = document.getElementById('distribution-overall');
         const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
         let painted = 0;
         for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) painted++;
         return painted;
     }""")
     assert drawn > 1000  # the bars were drawn
-    bars = page.evaluate("Chart.getChart('distribution').data.datasets[0].data")
+    bars = page.evaluate("Chart.getChart('distribution-overall').data.datasets[0].data")
     assert bars == [0, 0, 0, 0, 0, 1, 1, 3, 3]
-    assert page.get_by_test_id("unpaid-DH").get_attribute("class") == "warn"
+    # One "yes" of four answers: too few to flag (CATI_REPORT_MIN_N), greyed instead.
+    cell = page.get_by_test_id("paid_without_receipt-DH")
+    assert cell.get_attribute("class") == "num low" and cell.inner_text() == "25,0\xa0%"
     page.screenshot(path="/tmp/cati-round.png", full_page=True)
 
 
 def test_the_scheduler_panel_fits_a_small_laptop_screen(chromium, live_server, tmp_path):
     with live_server.factory.begin() as session:
         create_round(session)
-        create_user(session, "minh", "manager")
+        create_user(session, "minh", "admin")
         beat(session, NodeInfo("app-1:7:x", "app-1", 7, NOW), role=LEADER, now=NOW)
         register_jobs(session, JOB_NAMES)
         record_job_run(session, "retention", ran_at=NOW, next_run_at=NOW,
@@ -75,6 +78,7 @@ def test_the_scheduler_panel_fits_a_small_laptop_screen(chromium, live_server, t
                               "2 hotline messages " * 2)  # fmt: skip
     page = chromium.new_context(viewport={"width": 1024, "height": 640}).new_page()
     sign_in_as_manager(page, live_server.url)
+    page.goto(f"{live_server.url}/admin/scheduler")  # the admins' page now
     assert page.get_by_test_id("scheduler-jobs").is_visible()
     # The long result wraps: nothing pushes the page sideways.
     assert page.evaluate("document.documentElement.scrollWidth") <= 1024

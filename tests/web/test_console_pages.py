@@ -165,7 +165,10 @@ def test_the_dashboard_lists_rounds_and_shows_a_round(web, session, members):
 def test_the_dashboard_says_whether_the_scheduler_runs(web, session):
     client = signed_in(web, session, "minh", "manager")
     page = client.get("/dashboard").get_data(as_text=True)
+    # One line on the dashboard; the scheduler's state is the admins' page.
     assert 'data-testid="scheduler-down"' in page and "không gọi điện" in page
+    assert 'data-testid="scheduler-jobs"' not in page
+    admin = signed_in(web, session, "an", "admin")
     beat(session, NodeInfo("app-1:7:x", "app-1", 7, NOW), role=LEADER, now=NOW)
     register_jobs(session, JOB_NAMES)
     sampled = JobResult("sampled", week="2026-W47", rounds=[{"flow": "mscore", "id": 1,
@@ -175,15 +178,15 @@ def test_the_dashboard_says_whether_the_scheduler_runs(web, session):
     record_job_run(session, "closing", ran_at=NOW, result="a line of an older version",
                    next_run_at=None)  # fmt: skip
     session.flush()
-    page = client.get("/dashboard").get_data(as_text=True)
-    assert 'data-testid="scheduler-down"' not in page
-    assert "Đang chạy trên máy app-1 (pid 7) từ 23/11 10:00." in page  # local time
-    assert "Lấy mẫu hằng tuần</td><td>23/11 07:00</td>" in page
+    assert 'data-testid="scheduler-down"' not in client.get("/dashboard").get_data(as_text=True)
+    page = admin.get("/admin/scheduler").get_data(as_text=True)
+    assert "Đang chạy trên máy app-1 (pid 7) từ 23/11/2026 10:00." in page  # local time
+    assert "Lấy mẫu hằng tuần</td><td>23/11/2026 07:00</td>" in page
     # The result in the page's language; a plain line (no figures kept) as it is.
-    assert "<td>30/11 10:00</td><td>2026-W47: mscore đợt 1 đã chọn 431 người</td>" in page
+    assert "<td>30/11/2026 10:00</td><td>2026-W47: mscore đợt 1 đã chọn 431 người</td>" in page
     assert "<td>a line of an older version</td>" in page
-    assert post(client, "/dashboard", "/language", language="en").status_code == 302
-    page = client.get("/dashboard").get_data(as_text=True)
+    assert post(admin, "/admin/scheduler", "/language", language="en").status_code == 302
+    page = admin.get("/admin/scheduler").get_data(as_text=True)
     assert "<td>2026-W47: mscore round 1 sampled, 431 members</td>" in page
 
 
@@ -193,10 +196,12 @@ def test_interviewers_cannot_open_the_dashboard(web, session):
 
 
 def test_dashboard_highlights_offices_past_the_thresholds(web, session, members):
-    from cati.models import Answer
+    from cati.models import Answer, Round
     from tests.conftest import NOW
 
-    for member, key in zip(members, ["1", "2"], strict=True):
+    round_ = session.get(Round, members[0].round_id)
+    more = [create_member(session, round_) for _ in range(3)]
+    for member, key in zip([*members, *more], ["1", "2", "2", "2", "2"], strict=True):
         session.add(
             Answer(
                 member_id=member.id, question_id="paid_without_receipt", value=key, answered_at=NOW
@@ -205,7 +210,7 @@ def test_dashboard_highlights_offices_past_the_thresholds(web, session, members)
     session.flush()
     client = signed_in(web, session, "minh", "manager")
     page = client.get(f"/dashboard/rounds/{members[0].round_id}").get_data(as_text=True)
-    assert re.search(r'class="warn" data-testid="unpaid-DH">50.0 %', page)
+    assert re.search(r'class="num warn" data-testid="paid_without_receipt-DH">20,0\xa0%', page)
 
 
 def test_the_dashboard_interval_stays_on_the_scale(web, session, members):
@@ -216,13 +221,15 @@ def test_the_dashboard_interval_stays_on_the_scale(web, session, members):
     session.flush()
     client = signed_in(web, session, "minh", "manager")
     page = client.get(f"/dashboard/rounds/{members[0].round_id}").get_data(as_text=True)
-    assert "<td>7.00</td>" in page and "<td>1.00–9.00</td>" in page  # not -5.71–19.71
+    assert 'data-testid="mean-overall">7,00<' in page
+    assert 'data-testid="ci-overall">1,00–9,00<' in page  # not -5,71–19,71
 
 
 def test_the_trend_page_compares_weeks(web, session, members):
     client = signed_in(web, session, "minh", "manager")
     page = client.get("/dashboard/trend?to=2026-W48&weeks=4").get_data(as_text=True)
-    assert 'data-testid="trend"' in page and "2026-W47" in page and "2026-W45..2026-W48" in page
+    assert 'data-testid="trend"' in page and "Tuần 47/2026 (16/11–22/11/2026)" in page
+    assert 'name="from" value="2026-W45"' in page and 'name="to" value="2026-W48"' in page
     assert client.get("/dashboard/trend?to=nonsense").status_code == 400
 
 
