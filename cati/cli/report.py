@@ -86,17 +86,7 @@ def report(
     if fmt in ("text", "pdf"):
         from cati.documents import model
 
-        options = model.Options(
-            language=language,
-            min_n=settings.report_min_n,
-            thresholds={
-                "asked_to_return": settings.warn_asked_to_return,
-                "paid_without_receipt": settings.warn_paid_without_receipt,
-                "on_time": settings.warn_on_time_below,
-            },
-            issuer=settings.organisation,
-            made_on=runtime.clock().astimezone(settings.timezone).date(),
-        )
+        options = model.Options.of(settings, language, runtime.clock())
         if weeks is not None:
             doc = model.trend_document(data, flows, options)
         else:
@@ -164,13 +154,10 @@ def export(round_id: int, fmt: str, output: Path | None) -> None:
 
 
 def _calling_ends(session, round_id: int, tz):
-    """The last local day a round is called (its calling period's end is exclusive)."""
-    from datetime import timedelta
-
+    from cati.documents.model import last_calling_day
     from cati.models import Round
 
-    ends = session.get(Round, round_id).calling_ends_at
-    return (ends.astimezone(tz) - timedelta(microseconds=1)).date()
+    return last_calling_day(session.get(Round, round_id).calling_ends_at, tz)
 
 
 def _write_document(fmt: str, doc, output: Path | None) -> None:

@@ -38,6 +38,27 @@ class Options:
     issuer: str = "Sở Nội vụ"
     made_on: date | None = None
 
+    @classmethod
+    def of(cls, settings: Any, language: str, now: datetime) -> Options:
+        """The options the settings give (minimum n, warning thresholds, organisation), for a
+        document made `now` in `language`."""
+        return cls(
+            language=language,
+            min_n=settings.report_min_n,
+            thresholds={
+                "asked_to_return": settings.warn_asked_to_return,
+                "paid_without_receipt": settings.warn_paid_without_receipt,
+                "on_time": settings.warn_on_time_below,
+            },
+            issuer=settings.organisation,
+            made_on=now.astimezone(settings.timezone).date(),
+        )
+
+
+def last_calling_day(calling_ends_at: datetime, tz) -> date:
+    """The last local day a round is called (its calling period's end is exclusive)."""
+    return (calling_ends_at.astimezone(tz) - timedelta(microseconds=1)).date()
+
 
 @dataclass
 class Cell:

@@ -8,7 +8,7 @@ import pytest
 
 from tests.browser.test_console_people import AXE, SHOTS, axe_violations, no_sideways_scroll
 from tests.factories import create_user
-from tests.web.test_dashboard_pages import populate, with_satisfied
+from tests.web.test_dashboard_pages import populate
 
 WIDTHS = {"laptop": 1366, "phone": 390}
 PASSWORD = "correct horse 1"
@@ -20,11 +20,7 @@ def width(request):
 
 
 @pytest.fixture
-def rounds(live_server, monkeypatch):
-    from cati.web.dashboard import views
-
-    original = views.round_report
-    monkeypatch.setattr(views, "round_report", lambda *a, **k: with_satisfied(original(*a, **k)))
+def rounds(live_server):
     with live_server.factory.begin() as session:
         closed = populate(session, "2026-W46", status="closed").id
         open_ = populate(session, "2026-W47").id

@@ -68,28 +68,6 @@ def web(runtime):
     return create_app(runtime, {"TESTING": True, "WTF_CSRF_ENABLED": True})
 
 
-def with_satisfied(report):
-    """What the report JSON holds once `satisfied_from` lands (issue 14 item 1)."""
-    for group in [report, *report["offices"], *report["officers"]]:
-        for summary in group["questions"].values():
-            if "distribution" in summary:
-                satisfied = sum(c for s, c in summary["distribution"].items() if int(s) >= 7)
-                summary.update(
-                    satisfied_from=7,
-                    satisfied=satisfied,
-                    satisfied_share=satisfied / summary["n"] if summary["n"] else None,
-                )
-    return report
-
-
-@pytest.fixture
-def report_with_satisfied(monkeypatch):
-    from cati.web.dashboard import views
-
-    original = views.round_report
-    monkeypatch.setattr(views, "round_report", lambda *a, **k: with_satisfied(original(*a, **k)))
-
-
 def page_of(client, url):
     response = client.get(url)
     assert response.status_code == 200, url
@@ -113,9 +91,7 @@ def test_the_round_page_shows_cards_with_plain_names_and_aapor_codes(web, sessio
     assert "Khoảng tin cậy 95 %" in page
 
 
-def test_the_round_page_shows_every_question_and_the_satisfied_share(
-    web, session, report_with_satisfied
-):
+def test_the_round_page_shows_every_question_and_the_satisfied_share(web, session):
     round_ = populate(session)
     client = signed_in(web, session, "minh", "manager")
     page = page_of(client, f"/dashboard/rounds/{round_.id}")
@@ -127,13 +103,6 @@ def test_the_round_page_shows_every_question_and_the_satisfied_share(
     assert 'data-testid="share-paid_without_receipt">15,4\xa0%<' in page
     assert 'id="distribution-staff_attitude"' in page
     assert "Thái độ cán bộ" in page and "Nộp tiền không có biên lai" in page
-
-
-def test_the_satisfied_share_is_left_out_until_the_report_has_it(web, session):
-    round_ = populate(session)
-    client = signed_in(web, session, "minh", "manager")
-    page = page_of(client, f"/dashboard/rounds/{round_.id}")
-    assert 'data-testid="satisfied-overall"' not in page
 
 
 def test_offices_are_ranked_low_n_greyed_never_flagged_not_ranked(web, session):
@@ -271,8 +240,29 @@ def test_report_downloads_are_the_commands_tables(web, session, cli):
     book = openpyxl.load_workbook(io.BytesIO(response.get_data()))
     sheet = book.active
     assert [c.value for c in sheet[1]][:3] == ["scope", "key", "name"]
-    assert client.get(f"/dashboard/rounds/{round_.id}/report.pdf").status_code == 404
     assert client.get("/dashboard/rounds/999999/report.csv").status_code == 404
+
+
+def test_the_report_as_a_pdf_from_the_page(web, session):
+    from pypdf import PdfReader
+
+    round_ = populate(session)
+    client = signed_in(web, session, "minh", "manager")
+    assert f'href="/dashboard/rounds/{round_.id}/report.pdf"' in page_of(
+        client, f"/dashboard/rounds/{round_.id}"
+    )
+    response = client.get(f"/dashboard/rounds/{round_.id}/report.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"].endswith('-report.pdf"')
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
+    assert "Báo cáo kết quả khảo sát" in text and "Tỷ lệ trả lời" in text
+    from cati.models import Office
+
+    office = session.scalar(select(Office.name).where(Office.code == "HL"))
+    assert office.split()[-1] in text
+    assert client.get("/dashboard/rounds/999999/report.pdf").status_code == 404
+    interviewer = signed_in(web, session, "lan", "interviewer")
+    assert interviewer.get(f"/dashboard/rounds/{round_.id}/report.pdf").status_code == 403
 
 
 def test_export_downloads_stream_one_row_per_member(web, session):

@@ -180,6 +180,35 @@ def report_download(round_id: int, fmt: str):
     )
 
 
+@bp.get("/rounds/<int:round_id>/report.pdf")
+@role_required(*MANAGERS)
+def report_pdf(round_id: int):
+    """The A4 document of `cati report ROUND --format pdf`, in the page's language."""
+    from cati.documents import model, pdf
+    from cati.models import Round
+
+    runtime = get_runtime()
+    settings = runtime.settings
+    flows = _flows()
+    with runtime.transaction() as session:
+        try:
+            data = round_report(session, round_id, flows, settings.timezone, now=runtime.clock())
+        except ReportError:
+            abort(404)
+        ends = session.get(Round, round_id).calling_ends_at
+    doc = model.round_document(
+        data,
+        flows.get(data["round"]["flow"]),
+        model.Options.of(settings, current_language(), runtime.clock()),
+        calling_ends=model.last_calling_day(ends, settings.timezone),
+    )
+    response = Response(pdf.render(doc), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="cati-round-{round_id}-report.pdf"'
+    )
+    return response
+
+
 @bp.get("/rounds/<int:round_id>/export.<fmt>")
 @role_required(*MANAGERS)
 def export_download(round_id: int, fmt: str):
