@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import Flask, current_app, has_app_context
-from flask_babel import Babel, format_date, format_datetime, format_decimal
+from flask_babel import Babel, format_date, format_datetime
 
+from cati import formats
 from cati.web.i18n import current_language
 
-NONE = "–"
+NONE = formats.MISSING
 CHART_LOCALES = {"vi": "vi-VN", "en": "en-GB"}
-DATE_PATTERNS = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy"}
 SHORT_DATE_PATTERNS = {"vi": "dd/MM", "en": "d MMM"}
 DATETIME_PATTERNS = {"vi": "dd/MM/yyyy HH:mm", "en": "d MMM yyyy HH:mm"}
 
@@ -25,27 +25,20 @@ DATETIME_PATTERNS = {"vi": "dd/MM/yyyy HH:mm", "en": "d MMM yyyy HH:mm"}
 def percent(value: float | None, digits: int = 1) -> str:
     """A share (0..1) as a percentage: '94,3 %' in Vietnamese (a no-break space before the
     sign, as Vietnamese style writes it), '94.3%' in English; '–' for none."""
-    if value is None:
-        return NONE
-    text = format_decimal(value * 100, format=_pattern(digits))
-    return f"{text}\u00a0%" if current_language() == "vi" else f"{text}%"
+    return formats.percent(value, current_language(), digits)
 
 
 def decimal(value: float | None, digits: int = 2) -> str:
     """A number with `digits` decimals: '7,62' in Vietnamese, '7.62' in English."""
-    if value is None:
-        return NONE
-    return format_decimal(value, format=_pattern(digits))
+    return formats.decimal(value, digits, current_language())
 
 
 def date_local(value: date | datetime | str | None) -> str:
     """A date (a datetime is shown in CATI_TIMEZONE first): '07/12/2026'."""
     value = _parsed(value)
-    if value is None:
-        return NONE
     if isinstance(value, datetime):
         value = value.astimezone(_timezone()).date()
-    return format_date(value, DATE_PATTERNS[current_language()])
+    return formats.date(value, current_language())
 
 
 def datetime_local(value: datetime | str | None) -> str:
@@ -77,10 +70,6 @@ def week_local(week: str | None, dates: bool = True) -> str:
 def chart_locale() -> str:
     """The BCP 47 locale the charts format their axes and tooltips with."""
     return CHART_LOCALES[current_language()]
-
-
-def _pattern(digits: int) -> str:
-    return "#,##0" + ("." + "0" * digits if digits > 0 else "")
 
 
 def _parsed(value):

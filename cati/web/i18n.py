@@ -760,16 +760,7 @@ def _local_referrer() -> str | None:
     return local_path(parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
-def number(value: float | None, digits: int = 1) -> str:
-    """A number the reader's way: 94,3 in Vietnamese, 94.3 in English; '–' for none."""
-    if value is None:
-        return "–"
-    text = f"{value:.{digits}f}"
-    return text.replace(".", ",") if current_language() == "vi" else text
-
-
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["t"] = t
     app.jinja_env.globals["current_language"] = current_language
-    app.jinja_env.globals["number"] = number
     app.register_blueprint(bp)
