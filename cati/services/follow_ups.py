@@ -74,16 +74,20 @@ def raise_for_answer(
     question_id: str,
     value: str | None,
     now: datetime,
+    *,
+    office_id: int | None = None,
 ) -> int | None:
     """Raise (or add a reason to) the member's follow-up when this answer calls for one, as
     the flow declares; the follow-up's id, or None (no query is made then). Reasons are only
-    ever added: a corrected answer leaves the follow-up for the office to close."""
+    ever added: a corrected answer leaves the follow-up for the office to close. The
+    member's office is read unless the caller gives it (`office_id`)."""
     if question_id not in {q.id for q in flow.questions}:
         return None
     reason = flow.question(question_id).follow_up_reason(value)
     if reason is None:
         return None
-    office_id = session.scalar(select(Member.office_id).where(Member.id == member_id))
+    if office_id is None:
+        office_id = session.scalar(select(Member.office_id).where(Member.id == member_id))
     return _raise(session, FollowUp.member_id, member_id, office_id, [(reason, question_id)], now)
 
 

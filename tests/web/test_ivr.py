@@ -631,3 +631,83 @@ def test_an_oversize_body_is_413_without_a_traceback(app, path, caplog):
     )
     assert response.status_code == 413
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+# --- The turn's cost: Core on the session's connection, no hooks made for people -------------
+
+
+def test_a_turn_loads_no_orm_object_and_flushes_nothing(call, session, member):
+    """Voice and gather read and write plain rows (scripts/bench_ivr_cpu.py: the ORM's loads
+    and flushes were most of a turn's CPU); only an ending goes through the ORM."""
+    from sqlalchemy.orm import Session
+
+    orm: list[str] = []
+
+    def on_execute(state):
+        orm.append(str(state.statement)[:60])
+
+    def on_flush(flushed, *_):
+        orm.append(f"flush of {[type(o).__name__ for o in (*flushed.new, *flushed.dirty)]}")
+
+    event.listen(Session, "do_orm_execute", on_execute)
+    event.listen(Session, "before_flush", on_flush)
+    try:
+        call.answer()
+        call.press("1")  # consent
+        call.press("9")  # a score that raises no follow-up
+        call.press("*")  # the question again
+    finally:
+        event.remove(Session, "do_orm_execute", on_execute)
+        event.remove(Session, "before_flush", on_flush)
+    assert orm == []
+    assert answers(session, member) == {"consent": "1", "staff_attitude": "9"}
+
+
+def test_a_low_score_raises_its_follow_up_without_reading_the_office_again(call, connection):
+    """The turn already read the member's office with the call: the follow-up is raised with
+    it (insert, audit, reason) and the turn's own four statements."""
+    call.answer()
+    call.press("1")
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        if not statement.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+            statements.append(" ".join(statement.split()))
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        call.press("2")  # staff attitude 2: a follow-up
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    assert not [s for s in statements if s.startswith("SELECT members.office_id")]
+    writes = [s.split()[2] if s.startswith("INSERT") else s.split()[1] for s in statements[2:]]
+    assert writes == ["answers", "follow_ups", "follow_up_changes", "follow_up_reasons",
+                      "attempts"]  # fmt: skip
+
+
+def test_ivr_requests_skip_the_hooks_made_for_people(call, app):
+    """No session cookie is read or set, and CSRF, the sign-in rate limiter, Flask-Login's
+    cookie and the browsers' security headers do not run, on the provider's webhooks; they
+    still run on the pages."""
+    import cProfile
+    import pstats
+
+    def called(request) -> set[str]:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        response = request()
+        profiler.disable()
+        names = {name for (_file, _line, name) in pstats.Stats(profiler).stats}
+        return response, names & {
+            "csrf_protect", "_check_request_limit", "_update_remember_cookie",
+            "security_headers", "get_signing_serializer", "__inject_headers",
+        }  # fmt: skip
+
+    response, hooks = called(
+        lambda: call.post(f"/ivr/voice?attempt={call.attempt.id}", CallStatus="in-progress")
+    )
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    assert hooks == set()
+    page, hooks = called(lambda: app.test_client().get("/login"))
+    assert page.status_code == 200 and "Content-Security-Policy" in page.headers
+    assert {"csrf_protect", "_check_request_limit", "security_headers"} <= hooks
