@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
@@ -135,6 +136,28 @@ _SET_MEMBER_STATUS = (
     update(_MEMBERS).where(_MEMBERS.c.id == bindparam("mid")).values(status=bindparam("st"))
 )
 _BY_CALL_ID = select(Attempt).where(Attempt.provider_call_id == bindparam("call_sid"))
+_STATUS_BY_CALL_ID = select(_ATTEMPTS.c.id, _ATTEMPTS.c.status).where(
+    _ATTEMPTS.c.provider_call_id == bindparam("call_sid")
+)
+_SET_STATUS = (
+    update(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("aid")).values(status=bindparam("st"))
+)
+
+
+@lru_cache(maxsize=4)
+def _call_event_insert(dialect: str):
+    """A status callback, stored once per (attempt, SequenceNumber)."""
+    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert_(CallEvent.__table__)
+        .values(
+            attempt_id=bindparam("aid"),
+            sequence=bindparam("seq"),
+            status=bindparam("st"),
+            received_at=bindparam("at"),
+        )
+        .on_conflict_do_nothing(index_elements=["attempt_id", "sequence"])
+    )
 
 
 @dataclass(slots=True)
@@ -341,35 +364,45 @@ def apply_call_status(
        member is given its next call, or closed with its disposition.
     """
     call_sid = params.get("CallSid", "")
-    attempt = session.scalar(_BY_CALL_ID, {"call_sid": call_sid})
-    if attempt is None and attempt_id is not None and call_sid:
+    status = params.get("CallStatus", "")
+    connection = session.connection()
+    attempt: Attempt | None = None
+    if status in FINAL_STATUSES:
+        # The call has ended: settled on the ORM's attempt and member (once per call).
+        attempt = session.scalar(_BY_CALL_ID, {"call_sid": call_sid})
+        found = (attempt.id, attempt.status) if attempt is not None else None
+    else:
+        # A call still going (ringing, in progress): its status only, with Core.
+        found = connection.execute(_STATUS_BY_CALL_ID, {"call_sid": call_sid}).first()
+    if found is None and attempt_id is not None and call_sid:
         # The callback can beat the dialer's commit of the call id: bind it by the attempt
         # named in the (signed) callback URL.
-        attempt = session.get(Attempt, attempt_id)
-        if attempt is not None and attempt.provider_call_id not in (None, call_sid):
-            attempt = None  # a signed URL replayed for another call
-        if attempt is not None:
-            attempt.provider_call_id = call_sid
-    if attempt is None:
+        bound = session.get(Attempt, attempt_id)
+        if bound is not None and bound.provider_call_id in (None, call_sid):
+            bound.provider_call_id = call_sid
+            session.flush()
+            attempt, found = bound, (bound.id, bound.status)
+    if found is None:
         return False
-    status = params.get("CallStatus", "")
+    attempt_id, current = found
     sequence = _int(params.get("SequenceNumber"))
     if sequence is not None:
-        dialect = session.get_bind().dialect.name
-        insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        stored = session.execute(
-            insert_(CallEvent)
-            .values(attempt_id=attempt.id, sequence=sequence, status=status, received_at=now)
-            .on_conflict_do_nothing(index_elements=["attempt_id", "sequence"])
+        stored = connection.execute(
+            _call_event_insert(connection.dialect.name),
+            {"aid": attempt_id, "seq": sequence, "st": status, "at": now},
         ).rowcount
         if not stored:
             return False  # delivered before
-    if attempt.status in FINAL_STATUSES:
+    if current in FINAL_STATUSES:
         return False
     if status not in FINAL_STATUSES:
-        if _STATUS_ORDER.get(status, -1) > _STATUS_ORDER.get(attempt.status, -1):
-            attempt.status = status
+        if _STATUS_ORDER.get(status, -1) > _STATUS_ORDER.get(current, -1):
+            if attempt is not None:  # bound just now, by the ORM
+                attempt.status = status
+            else:
+                connection.execute(_SET_STATUS, {"aid": attempt_id, "st": status})
         return True
+    assert attempt is not None
     attempt.status = status
     attempt.ended_at = now
     attempt.duration_s = _int(params.get("CallDuration"))

@@ -637,9 +637,13 @@ def test_an_oversize_body_is_413_without_a_traceback(app, path, caplog):
 
 
 def test_a_turn_loads_no_orm_object_and_flushes_nothing(call, session, member):
-    """Voice and gather read and write plain rows (scripts/bench_ivr_cpu.py: the ORM's loads
-    and flushes were most of a turn's CPU); only an ending goes through the ORM."""
+    """Voice, gather and the statuses of a live call read and write plain rows
+    (scripts/bench_ivr_cpu.py: the ORM's loads and flushes were most of a turn's CPU); only
+    an ending goes through the ORM."""
     from sqlalchemy.orm import Session
+
+    call.attempt.provider_call_id = call.sid  # placed: the dialer recorded its call id
+    session.flush()
 
     orm: list[str] = []
 
@@ -652,7 +656,9 @@ def test_a_turn_loads_no_orm_object_and_flushes_nothing(call, session, member):
     event.listen(Session, "do_orm_execute", on_execute)
     event.listen(Session, "before_flush", on_flush)
     try:
+        assert call.status("ringing", 1).status_code == 204
         call.answer()
+        assert call.status("in-progress", 2).status_code == 204
         call.press("1")  # consent
         call.press("9")  # a score that raises no follow-up
         call.press("*")  # the question again
@@ -661,6 +667,8 @@ def test_a_turn_loads_no_orm_object_and_flushes_nothing(call, session, member):
         event.remove(Session, "before_flush", on_flush)
     assert orm == []
     assert answers(session, member) == {"consent": "1", "staff_attitude": "9"}
+    assert reload(session, Attempt, call.attempt.id).status == "in-progress"
+    assert [e.status for e in session.scalars(select(CallEvent))] == ["ringing", "in-progress"]
 
 
 def test_a_low_score_raises_its_follow_up_without_reading_the_office_again(call, connection):
