@@ -314,10 +314,12 @@ def populate(url: str, members: int, attempts: int) -> dict[str, int]:
         insert_rows(
             conn,
             User.__table__,
-            ("username", "password_hash", "role", "active", "failed_logins", "created_at"),
-            [("manager", "x", "manager", True, 0, NOW)]
-            + [(f"interviewer{k}", "x", "interviewer", True, 0, NOW) for k in range(1, 9)],
-        )
+            ("username", "password_hash", "role", "active", "failed_logins", "created_at",
+             "session_token"),
+            [("manager", "x", "manager", True, 0, NOW, "t0")]
+            + [(f"interviewer{k}", "x", "interviewer", True, 0, NOW, f"t{k}")
+               for k in range(1, 9)],
+        )  # fmt: skip
         interviewers = list(range(2, 2 + INTERVIEWERS))
         insert_rows(
             conn,

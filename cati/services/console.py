@@ -42,7 +42,8 @@ from cati.services.dialer import (
     schedule_next_call,
 )
 from cati.services.follow_ups import raise_for_answer
-from cati.services.ivr import case_context, record_opt_out_choice, save_answer
+from cati.services.interviews import record_opt_out_choice
+from cati.services.ivr import case_context, save_answer
 from cati.services.users import record_audit
 
 LEASE = timedelta(minutes=20)

@@ -13,9 +13,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -74,16 +75,20 @@ def raise_for_answer(
     question_id: str,
     value: str | None,
     now: datetime,
+    *,
+    office_id: int | None = None,
 ) -> int | None:
     """Raise (or add a reason to) the member's follow-up when this answer calls for one, as
     the flow declares; the follow-up's id, or None (no query is made then). Reasons are only
-    ever added: a corrected answer leaves the follow-up for the office to close."""
+    ever added: a corrected answer leaves the follow-up for the office to close. The
+    member's office is read unless the caller gives it (`office_id`)."""
     if question_id not in {q.id for q in flow.questions}:
         return None
     reason = flow.question(question_id).follow_up_reason(value)
     if reason is None:
         return None
-    office_id = session.scalar(select(Member.office_id).where(Member.id == member_id))
+    if office_id is None:
+        office_id = session.scalar(select(Member.office_id).where(Member.id == member_id))
     return _raise(session, FollowUp.member_id, member_id, office_id, [(reason, question_id)], now)
 
 
@@ -117,42 +122,77 @@ def _raise(
     reasons: Iterable[tuple[str, str]],
     now: datetime,
 ) -> int:
-    insert = _insert(session)
-    created = session.execute(
-        insert(FollowUp)
-        .values(
-            {
-                source_column.key: source_id,
-                "office_id": office_id,
-                "status": Status.NEW.value,
-                "raised_at": now,
-                "due_at": deadlines(session).due_at(now),
-                "updated_at": now,
-            }
-        )
-        .on_conflict_do_nothing(index_elements=[source_column.key])
-        .returning(FollowUp.id)
+    """Raise the follow-up of a source (once) with its reasons, with statements built once per
+    database kind and source, run on the session's connection: an IVR turn raising one must
+    not pay for building them and their cache keys (scripts/bench_ivr_cpu.py)."""
+    if session.new:
+        session.flush()  # a source added and not yet flushed goes first (its foreign key)
+    connection = session.connection()
+    raise_, find, audit, add_reason = _raise_statements(connection.dialect.name, source_column.key)
+    created = connection.execute(
+        raise_,
+        {
+            "source": source_id,
+            "office": office_id,
+            "new": Status.NEW.value,
+            "raised": now,
+            "due": deadlines(session).due_at(now),
+            "updated": now,
+        },
     ).scalar()
-    follow_up_id = created or session.scalar(select(FollowUp.id).where(source_column == source_id))
+    follow_up_id = created or connection.execute(find, {"source": source_id}).scalar()
     if created is not None:
-        session.add(
-            FollowUpChange(
-                follow_up_id=follow_up_id,
-                user_id=None,
-                at=now,
-                from_status=None,
-                to_status=Status.NEW.value,
-                note=None,
-            )
-        )
+        connection.execute(audit, {"fid": follow_up_id, "at": now, "new": Status.NEW.value})
     for reason, source in reasons:
-        session.execute(
-            insert(FollowUpReason)
-            .values(follow_up_id=follow_up_id, reason=reason, source=source, raised_at=now)
-            .on_conflict_do_nothing(index_elements=["follow_up_id", "reason", "source"])
+        connection.execute(
+            add_reason, {"fid": follow_up_id, "why": reason, "src": source, "at": now}
         )
     session.flush()
     return follow_up_id
+
+
+@lru_cache(maxsize=8)
+def _raise_statements(dialect: str, source: str) -> tuple:
+    """INSERT of the follow-up (nothing on a repeat, RETURNING its id), SELECT of the existing
+    one, INSERT of its first audit entry, INSERT of a reason (nothing on a repeat)."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    follow_ups, changes = FollowUp.__table__, FollowUpChange.__table__
+    reasons = FollowUpReason.__table__
+    raise_ = (
+        insert(follow_ups)
+        .values(
+            {
+                source: bindparam("source"),
+                "office_id": bindparam("office"),
+                "status": bindparam("new"),
+                "raised_at": bindparam("raised"),
+                "due_at": bindparam("due"),
+                "updated_at": bindparam("updated"),
+            }
+        )
+        .on_conflict_do_nothing(index_elements=[source])
+        .returning(follow_ups.c.id)
+    )
+    find = select(follow_ups.c.id).where(follow_ups.c[source] == bindparam("source"))
+    audit = changes.insert().values(
+        follow_up_id=bindparam("fid"),
+        user_id=None,
+        at=bindparam("at"),
+        from_status=None,
+        to_status=bindparam("new"),
+        note=None,
+    )
+    add_reason = (
+        insert(reasons)
+        .values(
+            follow_up_id=bindparam("fid"),
+            reason=bindparam("why"),
+            source=bindparam("src"),
+            raised_at=bindparam("at"),
+        )
+        .on_conflict_do_nothing(index_elements=["follow_up_id", "reason", "source"])
+    )
+    return raise_, find, audit, add_reason
 
 
 # --------------------------------------------------------------------------------------------

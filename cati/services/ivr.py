@@ -12,12 +12,13 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy.orm import Session
 
 from cati.domain.calling import CallingPolicy
 from cati.domain.dispositions import AttemptOutcome
@@ -38,6 +39,7 @@ from cati.models import (
     HotlineMessage,
     Member,
     MemberStatus,
+    Office,
     Round,
     RoundStatus,
 )
@@ -45,7 +47,6 @@ from cati.phone import normalize_phone
 from cati.services.dialer import round_ends_at, schedule_next_call
 from cati.services.follow_ups import raise_for_answer, raise_for_hotline_message
 from cati.services.interviews import finish_interview as _finish
-from cati.services.interviews import record_opt_out_choice  # noqa: F401 - the console imports it here
 
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 _STATUS_ORDER = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3, "answered": 3}
@@ -54,35 +55,164 @@ MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_
 log = logging.getLogger(__name__)
 
 
-# The webhooks' statements, built once: building a statement and its cache key again at
-# every request cost more CPU than running it (scripts/bench_ivr_cpu.py).
+# A webhook turn (voice, gather, recording) reads and writes with SQLAlchemy Core on the
+# session's connection: plain rows in, prebuilt statements out, no identity map and no
+# unit-of-work flush (scripts/bench_ivr_cpu.py: the ORM's load and flush were most of a turn's
+# CPU). The ORM comes in only when an interview ends (`_finish`), once per call. The
+# statements are built once: building one and its cache key again at every request cost
+# more CPU than running it.
+_ATTEMPTS, _MEMBERS, _ANSWER_ROWS = Attempt.__table__, Member.__table__, Answer.__table__
+_ROUNDS, _CASES, _OFFICES = Round.__table__, Case.__table__, Office.__table__
 _CALL = (
-    select(Attempt, Member, Round, Case)
-    .join(Member, Member.id == Attempt.member_id)
-    .join(Round, Round.id == Member.round_id)
-    .join(Case, Case.id == Member.case_id)
-    .where(Attempt.id == bindparam("attempt_id"))
-    .options(
-        load_only(Round.flow, Round.status, Round.calling_ends_at),
-        load_only(Case.office_id, Case.procedure_code, Case.procedure_name, Case.returned_at),
+    select(
+        _ATTEMPTS.c.id,
+        _ATTEMPTS.c.member_id,
+        _ATTEMPTS.c.provider_call_id,
+        _ATTEMPTS.c.status,
+        _ATTEMPTS.c.outcome,
+        _ATTEMPTS.c.language,
+        _ATTEMPTS.c.question_id,
+        _ATTEMPTS.c.tries,
+        _MEMBERS.c.status,
+        _MEMBERS.c.disposition,
+        _MEMBERS.c.office_id,
+        _ROUNDS.c.flow,
+        _ROUNDS.c.erased_at,
+        _OFFICES.c.code,
+        _OFFICES.c.name,
+        _CASES.c.procedure_code,
+        _CASES.c.procedure_name,
+        _CASES.c.returned_at,
+        _ANSWER_ROWS.c.question_id,
+        _ANSWER_ROWS.c.value,
+    )
+    .select_from(
+        _ATTEMPTS.join(_MEMBERS, _MEMBERS.c.id == _ATTEMPTS.c.member_id)
+        .join(_ROUNDS, _ROUNDS.c.id == _MEMBERS.c.round_id)
+        .join(_CASES, _CASES.c.id == _MEMBERS.c.case_id)
+        .join(_OFFICES, _OFFICES.c.id == _CASES.c.office_id)
+        .outerjoin(_ANSWER_ROWS, _ANSWER_ROWS.c.member_id == _MEMBERS.c.id)
+    )
+    .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
+)
+_ANSWERS = select(_ANSWER_ROWS.c.question_id, _ANSWER_ROWS.c.value).where(
+    _ANSWER_ROWS.c.member_id == bindparam("member_id")
+)
+_ANSWER_OF = select(
+    _ANSWER_ROWS.c.id, _ANSWER_ROWS.c.attempt_id, _ANSWER_ROWS.c.recording_url
+).where(
+    _ANSWER_ROWS.c.member_id == bindparam("member_id"),
+    _ANSWER_ROWS.c.question_id == bindparam("question_id"),
+)
+_KEEP_RECORDING = (
+    update(_ANSWER_ROWS)
+    .where(_ANSWER_ROWS.c.id == bindparam("answer_id"))
+    .values(recording_url=bindparam("url"))
+)
+_INSERT_ANSWER = insert(_ANSWER_ROWS).values(
+    member_id=bindparam("m"),
+    question_id=bindparam("q"),
+    value=bindparam("v"),
+    attempt_id=bindparam("a"),
+    answered_at=bindparam("at"),
+    text=bindparam("text"),
+)
+_CHANGE_ANSWER = (
+    update(_ANSWER_ROWS)
+    .where(_ANSWER_ROWS.c.member_id == bindparam("m"), _ANSWER_ROWS.c.question_id == bindparam("q"))
+    .values(value=bindparam("v"), attempt_id=bindparam("a"), answered_at=bindparam("at"))
+)
+_CHANGE_ANSWER_AND_TEXT = _CHANGE_ANSWER.values(text=bindparam("text"))
+# Where the interview stands (every gather), and with the call bound to it (the voice turn).
+_SET_PLACE = (
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id == bindparam("aid"))
+    .values(question_id=bindparam("q"), tries=bindparam("t"))
+)
+_SET_CALL = (
+    update(_ATTEMPTS)
+    .where(_ATTEMPTS.c.id == bindparam("aid"))
+    .values(
+        provider_call_id=bindparam("sid"),
+        status=bindparam("st"),
+        question_id=bindparam("q"),
+        tries=bindparam("t"),
     )
 )
-_ANSWERS = select(Answer.question_id, Answer.value).where(
-    Answer.member_id == bindparam("member_id")
+_SET_MEMBER_STATUS = (
+    update(_MEMBERS).where(_MEMBERS.c.id == bindparam("mid")).values(status=bindparam("st"))
 )
 _BY_CALL_ID = select(Attempt).where(Attempt.provider_call_id == bindparam("call_sid"))
+_STATUS_BY_CALL_ID = select(_ATTEMPTS.c.id, _ATTEMPTS.c.status).where(
+    _ATTEMPTS.c.provider_call_id == bindparam("call_sid")
+)
+_SET_STATUS = (
+    update(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("aid")).values(status=bindparam("st"))
+)
 
 
-@dataclass
+@lru_cache(maxsize=4)
+def _call_event_insert(dialect: str):
+    """A status callback, stored once per (attempt, SequenceNumber)."""
+    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert_(CallEvent.__table__)
+        .values(
+            attempt_id=bindparam("aid"),
+            sequence=bindparam("seq"),
+            status=bindparam("st"),
+            received_at=bindparam("at"),
+        )
+        .on_conflict_do_nothing(index_elements=["attempt_id", "sequence"])
+    )
+
+
+@dataclass(slots=True)
+class CallAttempt:
+    """What a turn reads and writes of its attempt: a plain row, not an ORM object."""
+
+    id: int
+    member_id: int
+    provider_call_id: str | None
+    status: str
+    outcome: str | None
+    language: str
+    question_id: str | None
+    tries: int
+
+
+@dataclass(slots=True)
+class CallMember:
+    """What a turn reads and writes of the member."""
+
+    id: int
+    status: str
+    disposition: str | None
+    office_id: int
+
+
+@dataclass(slots=True)
 class _Call:
-    """An attempt with its member, round and case, loaded together. Holding them here also
-    keeps them in the session's identity map (which holds objects weakly), so that later
-    lookups by primary key cost no query."""
+    """An attempt with what a turn needs of its member, round and case, read in one query;
+    `stored` is what the database holds of the attempt's place and the member's status, so
+    that only what a turn changed is written back."""
 
-    attempt: Attempt
-    member: Member
-    round: Round
-    case: Case
+    attempt: CallAttempt
+    member: CallMember
+    flow: str
+    erased_at: datetime | None
+    office: tuple[str, str | None]  # code, name
+    procedure: tuple[str | None, str | None]  # code, name
+    returned_at: datetime | None
+    answers: dict[str, str | None]  # the member's saved answers (None: no answer)
+    stored: tuple = ()
+
+    def __post_init__(self) -> None:
+        self.stored = self._state()
+
+    def _state(self) -> tuple:
+        a = self.attempt
+        return (a.provider_call_id, a.status, a.question_id, a.tries, self.member.status)
 
 
 @dataclass
@@ -90,7 +220,7 @@ class Turn:
     """What to play next, and where the interview stands (for the action URLs)."""
 
     events: list[Event]
-    attempt: Attempt | None
+    attempt: CallAttempt | Attempt | None
     language: str = "vi"
     question_id: str | None = None
     tries: int = 0
@@ -116,7 +246,7 @@ def _refusal(call: _Call, flows: Mapping[str, Flow]) -> str | None:
         return CALL_ENDED
     if call.member.status == MemberStatus.FINAL or call.member.disposition is not None:
         return MEMBER_FINAL
-    if call.round.flow not in flows:
+    if call.flow not in flows:
         return UNKNOWN_FLOW
     return None
 
@@ -131,18 +261,19 @@ def start_turn(
     now: datetime,
 ) -> Turn:
     """The call was answered: greet (or welcome back) and ask the first open question."""
-    call = _attempt_for(session, attempt_id, call_sid)
+    connection = session.connection()
+    call = _attempt_for(connection, attempt_id, call_sid)
     if call is None:
         return Turn([], None)
     if refused := _refusal(call, flows):
         return Turn([], None, refused=refused)
-    run, member, saved = _run(session, flows, call, tz)
-    attempt = call.attempt
+    run, saved = _run(flows, call, tz)
+    attempt, member = call.attempt, call.member
     attempt.provider_call_id = call_sid
     if attempt.status not in FINAL_STATUSES:
         attempt.status = "in-progress"
-    member.status = MemberStatus.IN_PROGRESS if run.outcome is None else member.status
-    return _record(session, attempt, member, run, saved, run.start(), now)
+    member.status = MemberStatus.IN_PROGRESS.value if run.outcome is None else member.status
+    return _record(session, call, run, saved, run.start(), now)
 
 
 def key_turn(
@@ -163,18 +294,19 @@ def key_turn(
     a late one: it changes nothing and the current question is asked again. One for a call
     that has ended or a member already final changes nothing either (see `_refusal`).
     """
-    call = _attempt_for(session, attempt_id, call_sid)
+    connection = session.connection()
+    call = _attempt_for(connection, attempt_id, call_sid)
     if call is None:
         return Turn([], None)
     if refused := _refusal(call, flows):
         return Turn([], None, refused=refused)
     attempt = call.attempt
-    run, member, saved = _run(session, flows, call, tz)
+    run, saved = _run(flows, call, tz)
     if run.current is None:
-        return _record(session, attempt, member, run, saved, run.start(), now)
+        return _record(session, call, run, saved, run.start(), now)
     if run.current.id != question_id or attempt.tries != tries:
-        return _record(session, attempt, member, run, saved, run.press("*"), now)
-    return _record(session, attempt, member, run, saved, run.press(digits), now)
+        return _record(session, call, run, saved, run.press("*"), now)
+    return _record(session, call, run, saved, run.press(digits), now)
 
 
 def recording_turn(
@@ -196,18 +328,17 @@ def recording_turn(
     same call saved, when that answer has none yet and the round's personal data has not
     been erased (a replay brings the same URL, so it cannot change one already kept).
     """
-    call = _attempt_for(session, attempt_id, call_sid)
+    connection = session.connection()
+    call = _attempt_for(connection, attempt_id, call_sid)
     if call is None:
         return Turn([], None)
     attempt = call.attempt
     refused = _refusal(call, flows)
-    answer = session.scalar(
-        select(Answer).where(
-            Answer.member_id == attempt.member_id, Answer.question_id == question_id
-        )
-    )
+    answer = connection.execute(
+        _ANSWER_OF, {"member_id": attempt.member_id, "question_id": question_id}
+    ).first()
     late_but_ours = answer is not None and (
-        answer.attempt_id == attempt.id and call.round.erased_at is None
+        answer.attempt_id == attempt.id and call.erased_at is None
     )
     if (
         answer is not None
@@ -215,12 +346,11 @@ def recording_turn(
         and not answer.recording_url
         and (refused is None or late_but_ours)
     ):
-        answer.recording_url = recording_url
+        connection.execute(_KEEP_RECORDING, {"answer_id": answer.id, "url": recording_url})
     if refused:
-        session.flush()
         return Turn([], None, refused=refused)
-    run, member, saved = _run(session, flows, call, tz)
-    return _record(session, attempt, member, run, saved, run.start(), now)
+    run, saved = _run(flows, call, tz)
+    return _record(session, call, run, saved, run.start(), now)
 
 
 def apply_call_status(
@@ -242,34 +372,45 @@ def apply_call_status(
        member is given its next call, or closed with its disposition.
     """
     call_sid = params.get("CallSid", "")
-    attempt = session.scalar(_BY_CALL_ID, {"call_sid": call_sid})
-    if attempt is None and attempt_id is not None and call_sid:
+    status = params.get("CallStatus", "")
+    connection = session.connection()
+    attempt: Attempt | None = None
+    if status in FINAL_STATUSES:
+        # The call has ended: settled on the ORM's attempt and member (once per call).
+        attempt = session.scalar(_BY_CALL_ID, {"call_sid": call_sid})
+        found = (attempt.id, attempt.status) if attempt is not None else None
+    else:
+        # A call still going (ringing, in progress): its status only, with Core.
+        found = connection.execute(_STATUS_BY_CALL_ID, {"call_sid": call_sid}).first()
+    if found is None and attempt_id is not None and call_sid:
         # The callback can beat the dialer's commit of the call id: bind it by the attempt
         # named in the (signed) callback URL.
-        call = _attempt_for(session, attempt_id, call_sid)
-        attempt = call.attempt if call is not None else None
-        if attempt is not None:
-            attempt.provider_call_id = call_sid
-    if attempt is None:
+        bound = session.get(Attempt, attempt_id)
+        if bound is not None and bound.provider_call_id in (None, call_sid):
+            bound.provider_call_id = call_sid
+            session.flush()
+            attempt, found = bound, (bound.id, bound.status)
+    if found is None:
         return False
-    status = params.get("CallStatus", "")
+    attempt_id, current = found
     sequence = _int(params.get("SequenceNumber"))
     if sequence is not None:
-        dialect = session.get_bind().dialect.name
-        insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        stored = session.execute(
-            insert_(CallEvent)
-            .values(attempt_id=attempt.id, sequence=sequence, status=status, received_at=now)
-            .on_conflict_do_nothing(index_elements=["attempt_id", "sequence"])
+        stored = connection.execute(
+            _call_event_insert(connection.dialect.name),
+            {"aid": attempt_id, "seq": sequence, "st": status, "at": now},
         ).rowcount
         if not stored:
             return False  # delivered before
-    if attempt.status in FINAL_STATUSES:
+    if current in FINAL_STATUSES:
         return False
     if status not in FINAL_STATUSES:
-        if _STATUS_ORDER.get(status, -1) > _STATUS_ORDER.get(attempt.status, -1):
-            attempt.status = status
+        if _STATUS_ORDER.get(status, -1) > _STATUS_ORDER.get(current, -1):
+            if attempt is not None:  # bound just now, by the ORM
+                attempt.status = status
+            else:
+                connection.execute(_SET_STATUS, {"aid": attempt_id, "st": status})
         return True
+    assert attempt is not None
     attempt.status = status
     attempt.ended_at = now
     attempt.duration_s = _int(params.get("CallDuration"))
@@ -329,7 +470,7 @@ def _call_outcome(
         # asked, a failure on our side that leaves the member to be called again.
         log.warning("attempt %s: its round's flow is gone; outcome failed", attempt.id)
         return AttemptOutcome.FAILED
-    saved = _answers(session, member.id)
+    saved = _answers(session.connection(), member.id)
     answers = {q: v for q, v in saved.items() if v is not None}
     run = FlowRun.resume(
         flow, {}, attempt.language, answers, {q for q, v in saved.items() if v is None}
@@ -337,54 +478,72 @@ def _call_outcome(
     return AttemptOutcome(classify_interview(flow, answers, run.outcome))
 
 
-def _attempt_for(session: Session, attempt_id: int, call_sid: str) -> _Call | None:
-    """The attempt, with its member, round and case loaded in the same query (one round trip
-    per webhook instead of four). Of the round and the case, only what a call needs: the rest
-    loads on first use."""
-    row = session.execute(_CALL, {"attempt_id": attempt_id}).first()
-    if row is None or not call_sid:
+def _attempt_for(connection: Connection, attempt_id: int, call_sid: str) -> _Call | None:
+    """The attempt, with what a turn needs of its member, round and case, and the member's
+    saved answers, in one query (one row per answer: one round trip per webhook instead of
+    five); None for an unknown attempt, or one bound to another call."""
+    rows = connection.execute(_CALL, {"attempt_id": attempt_id}).all()
+    if not rows or not call_sid:
         return None
-    call = _Call(*row)
-    if call.attempt.provider_call_id not in (None, call_sid):
+    (aid, member_id, sid, status, outcome, language, question_id, tries,
+     member_status, disposition, office_id, flow, erased_at, office_code, office_name,
+     procedure_code, procedure_name, returned_at, _, _) = rows[0]  # fmt: skip
+    if sid not in (None, call_sid):
         return None  # a signed URL replayed for another call
-    return call
+    return _Call(
+        CallAttempt(aid, member_id, sid, status, outcome, language, question_id, tries or 0),
+        CallMember(member_id, member_status, disposition, office_id),
+        flow,
+        erased_at,
+        (office_code, office_name),
+        (procedure_code, procedure_name),
+        returned_at,
+        {row[-2]: row[-1] for row in rows if row[-2] is not None},
+    )
 
 
-def _answers(session: Session, member_id: int) -> dict[str, str | None]:
-    return dict(session.execute(_ANSWERS, {"member_id": member_id}).all())
+def _answers(connection: Connection, member_id: int) -> dict[str, str | None]:
+    return dict(connection.execute(_ANSWERS, {"member_id": member_id}).all())
 
 
-def _run(
-    session: Session, flows: Mapping[str, Flow], call: _Call, tz
-) -> tuple[FlowRun, Member, set[str]]:
-    attempt, member = call.attempt, call.member
-    saved = _answers(session, member.id)
+def _run(flows: Mapping[str, Flow], call: _Call, tz) -> tuple[FlowRun, set[str]]:
+    attempt, saved = call.attempt, call.answers
     run = FlowRun.resume(
-        flows[call.round.flow],
-        case_context(call.case, tz),
+        flows[call.flow],
+        _context(call.office, call.procedure, call.returned_at, tz),
         attempt.language,
         {q: v for q, v in saved.items() if v is not None},
         {q for q, v in saved.items() if v is None},
     )
     if run.current is not None and run.current.id == attempt.question_id:
         run.tries = attempt.tries
-    return run, member, set(saved)
+    return run, set(saved)
 
 
 def case_context(case: Case, tz) -> dict[str, str]:
     """What prompts may name: the office, the procedure and the local return date."""
-    returned = case.returned_at.astimezone(tz).strftime("%d/%m/%Y") if case.returned_at else ""
+    return _context(
+        (case.office.code, case.office.name),
+        (case.procedure_code, case.procedure_name),
+        case.returned_at,
+        tz,
+    )
+
+
+def _context(office, procedure, returned_at: datetime | None, tz) -> dict[str, str]:
+    code, name = office
+    procedure_code, procedure_name = procedure
+    returned = returned_at.astimezone(tz).strftime("%d/%m/%Y") if returned_at else ""
     return {
-        "office": case.office.name or case.office.code,
-        "procedure": case.procedure_name or case.procedure_code or "",
+        "office": name or code,
+        "procedure": procedure_name or procedure_code or "",
         "returned_date": returned,
     }
 
 
 def _record(
     session: Session,
-    attempt: Attempt,
-    member: Member,
+    call: _Call,
     run: FlowRun,
     saved: set[str],
     events: list[Event],
@@ -393,7 +552,11 @@ def _record(
     """Save what the events say (answers, the ending) and where the interview now stands.
 
     `saved` names the questions that already have a row, so that no query is needed to
-    choose between inserting and updating an answer."""
+    choose between inserting and updating an answer. An ending is settled by `_finish` on
+    the ORM's attempt and member (read then, once per call), after what the turn changed so
+    far has been written."""
+    attempt, member = call.attempt, call.member
+    ended: Attempt | None = None
     for event in events:
         if isinstance(event, Answered | NoAnswer):
             value = event.value if isinstance(event, Answered) else None
@@ -406,14 +569,49 @@ def _record(
                 now,
                 exists=event.question_id in saved,
                 flow=run.flow,
+                office_id=member.office_id,
             )
         elif isinstance(event, Finished):
-            _finish(session, attempt, member, run, event.outcome, now)
+            _write_place(session.connection(), call)
+            ended = session.get(Attempt, attempt.id, populate_existing=True)
+            ended_member = session.get(Member, member.id, populate_existing=True)
+            _finish(session, ended, ended_member, run, event.outcome, now)
     current = run.current
     attempt.question_id = current.id if current is not None else None
     attempt.tries = run.tries
-    session.flush()
+    if ended is not None:
+        ended.question_id, ended.tries = attempt.question_id, attempt.tries
+        session.flush()
+    else:
+        _write_place(session.connection(), call)
     return Turn(events, attempt, attempt.language, attempt.question_id, attempt.tries)
+
+
+def _write_place(connection: Connection, call: _Call) -> None:
+    """Write what the turn changed of the attempt (its call, status and place) and of the
+    member's status; nothing when it changed nothing (a replay)."""
+    state = call._state()
+    if state == call.stored:
+        return
+    attempt = call.attempt
+    if state[:2] != call.stored[:2]:
+        connection.execute(
+            _SET_CALL,
+            {
+                "aid": attempt.id,
+                "sid": attempt.provider_call_id,
+                "st": attempt.status,
+                "q": attempt.question_id,
+                "t": attempt.tries,
+            },
+        )
+    elif state[2:4] != call.stored[2:4]:
+        connection.execute(
+            _SET_PLACE, {"aid": attempt.id, "q": attempt.question_id, "t": attempt.tries}
+        )
+    if state[4] != call.stored[4]:
+        connection.execute(_SET_MEMBER_STATUS, {"mid": call.member.id, "st": call.member.status})
+    call.stored = state
 
 
 def save_answer(
@@ -427,33 +625,29 @@ def save_answer(
     exists: bool,
     flow: Flow | None = None,
     text: str | None = None,
+    office_id: int | None = None,
 ) -> None:
     """Save an answer ('0' don't know; None, no answer), or change it when `exists` says the
     member already has a row for the question. Shared by the IVR, the console and the web.
-    With the `flow`, an answer it declares a follow-up for raises the member's follow-up;
-    `text` is a comment typed for a `record` question (the web), kept with its answer."""
-    typed = {} if text is None else {"text": text}
+    With the `flow`, an answer it declares a follow-up for raises the member's follow-up (for
+    `office_id`, the member's office, read when not given); `text` is a comment typed for a
+    `record` question (the web), kept with its answer.
+
+    The row is written at once on the session's connection (Core, no flush of its own);
+    objects the caller has added and not yet flushed are flushed first, so rows keep the
+    order in which they were made."""
+    if session.new:
+        session.flush()
+    params = {"m": member_id, "q": question_id, "v": value, "a": attempt_id, "at": now}
+    params["text"] = text
     if exists:
         if value is not None:  # an answer replaces a "no answer", never the other way round
-            session.execute(
-                update(Answer)
-                .where(Answer.member_id == member_id, Answer.question_id == question_id)
-                .values(value=value, attempt_id=attempt_id, answered_at=now, **typed)
-                .execution_options(synchronize_session=False)
-            )
+            change = _CHANGE_ANSWER if text is None else _CHANGE_ANSWER_AND_TEXT
+            session.connection().execute(change, params)
     else:
-        session.add(
-            Answer(
-                member_id=member_id,
-                question_id=question_id,
-                value=value,
-                attempt_id=attempt_id,
-                answered_at=now,
-                **typed,
-            )
-        )
+        session.connection().execute(_INSERT_ANSWER, params)
     if flow is not None:
-        raise_for_answer(session, flow, member_id, question_id, value, now)
+        raise_for_answer(session, flow, member_id, question_id, value, now, office_id=office_id)
 
 
 def _int(value: Any) -> int | None:

@@ -16,18 +16,17 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    and_,
     cast,
+    delete,
     exists,
     func,
     insert,
     literal,
-    or_,
     select,
     text,
+    union,
 )
-from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql import Select
+from sqlalchemy.orm import Session
 
 from cati.domain.calling import calling_period_end
 from cati.domain.intake import Channel
@@ -55,13 +54,24 @@ from cati.services.users import record_audit
 
 MAX_SEED = 2**63 - 1
 # Scratch table of one sampling run; temporary, so private to its connection.
+_SCRATCH = MetaData()
 _POOL = Table(
     "sampling_pool",
-    MetaData(),
+    _SCRATCH,
     Column("case_id", Integer),
     Column("office_id", Integer),
     Column("phone", String(20)),
+    Column("returned_at", Case.__table__.c.returned_at.type),
     Column("sample_key", BigInteger),
+    prefixes=["TEMPORARY"],
+)
+# The numbers no case of the week may be sampled on: opted out, or sampled by a round whose
+# week starts within the re-survey window. Each case is then checked once, by its number,
+# against this short list instead of against the opt-outs and every recent member.
+_EXCLUDED = Table(
+    "sampling_excluded",
+    _SCRATCH,
+    Column("phone", String(20), primary_key=True),
     prefixes=["TEMPORARY"],
 )
 _POOL_ORDER = Index(
@@ -166,14 +176,7 @@ def sample_round(
     if connection.dialect.name == "postgresql":
         # Sorting a week of cases spills to disk with the default 4 MB; this transaction only.
         session.execute(text("SET LOCAL work_mem = '64MB'"))
-    _POOL.drop(connection, checkfirst=True)
-    _POOL.create(connection)
-    session.execute(
-        insert(_POOL).from_select(
-            ["case_id", "office_id", "phone", "sample_key"],
-            _eligible_cases(start, end, resurvey_days, seed),
-        )
-    )
+    _fill_pool(session, connection, start, end, resurvey_days, seed)
     eligible = dict(
         session.execute(select(_POOL.c.office_id, func.count()).group_by(_POOL.c.office_id)).all()
     )
@@ -233,6 +236,7 @@ def sample_round(
                 )
             )
     _POOL.drop(connection)
+    _EXCLUDED.drop(connection)
     if options.mode == "web":
         from cati.services.web_links import create_links
 
@@ -240,42 +244,75 @@ def sample_round(
     return round_, True
 
 
-def _eligible_cases(start: datetime, end: datetime, resurvey_days: int, seed: int) -> Select:
-    """Eligible cases returned in [start, end), one per phone, with their sample key."""
+def _fill_pool(session: Session, connection, start, end, resurvey_days: int, seed: int) -> None:
+    """Fill the pool with the eligible cases returned in [start, end), one per phone, with
+    their sample keys (scripts/bench_sampling.py measures each step):
 
-    def callable_in_person_in_week(case) -> tuple[ColumnElement[bool], ...]:
-        return (
-            case.returned_at >= start,
-            case.returned_at < end,
-            case.channel == Channel.IN_PERSON.value,
-            case.immediate_result.is_(False),
-            case.phone_type.in_([kind.value for kind in CALLABLE_TYPES]),
-            case.phone.is_not(None),
-        )
+    1. the excluded numbers (opted out, or sampled by a round whose week starts less than
+       `resurvey_days` away) into a short keyed list;
+    2. the week's callable in-person cases whose number is not on it;
+    3. of a number with several of them, all but the latest (by return time, then id).
 
-    other_round = aliased(Round)
+    Steps 2-3 read the week's cases once; the rule "one member per phone" used to check
+    every case against the week's other cases, which cost more than everything else.
+    """
+    for table in (_POOL, _EXCLUDED):
+        table.drop(connection, checkfirst=True)
+        table.create(connection)
     window = timedelta(days=resurvey_days)
-    recently_sampled = exists().where(
-        Member.phone == Case.phone,
-        other_round.id == Member.round_id,
-        other_round.week_start_at > start - window,
-        other_round.week_start_at < start + window,
+    recent = (
+        select(Member.phone)
+        .join(Round, Round.id == Member.round_id)
+        .where(
+            Round.week_start_at > start - window,
+            Round.week_start_at < start + window,
+            Member.phone.is_not(None),
+        )
     )
-    # One member per phone: a case is dropped when the same phone has a later eligible one.
-    later = aliased(Case)
-    later_dossier = exists().where(
-        later.phone == Case.phone,
-        *callable_in_person_in_week(later),
-        or_(
-            later.returned_at > Case.returned_at,
-            and_(later.returned_at == Case.returned_at, later.id > Case.id),
-        ),
+    session.execute(
+        insert(_EXCLUDED).from_select(
+            ["phone"], union(select(OptOut.phone).where(OptOut.phone.is_not(None)), recent)
+        )
     )
-    return select(Case.id, Case.office_id, Case.phone, _sample_key(Case.id, seed)).where(
-        *callable_in_person_in_week(Case),
-        ~exists().where(OptOut.phone == Case.phone),
-        ~recently_sampled,
-        ~later_dossier,
+    session.execute(
+        insert(_POOL).from_select(
+            ["case_id", "office_id", "phone", "returned_at", "sample_key"],
+            select(
+                Case.id, Case.office_id, Case.phone, Case.returned_at, _sample_key(Case.id, seed)
+            ).where(
+                *_callable_in_person(Case, start, end),
+                ~exists().where(_EXCLUDED.c.phone == Case.phone),
+            ),
+        )
+    )
+    # One member per phone: only numbers with several dossiers in the pool are looked at.
+    shared = select(_POOL.c.phone).group_by(_POOL.c.phone).having(func.count() > 1)
+    ranked = (
+        select(
+            _POOL.c.case_id,
+            func.row_number()
+            .over(
+                partition_by=_POOL.c.phone,
+                order_by=(_POOL.c.returned_at.desc(), _POOL.c.case_id.desc()),
+            )
+            .label("n"),
+        )
+        .where(_POOL.c.phone.in_(shared))
+        .subquery()
+    )
+    earlier = select(ranked.c.case_id).where(ranked.c.n > 1)
+    session.execute(delete(_POOL).where(_POOL.c.case_id.in_(earlier)))
+
+
+def _callable_in_person(case, start: datetime, end: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Returned in [start, end), in person, not an immediate result, a callable phone."""
+    return (
+        case.returned_at >= start,
+        case.returned_at < end,
+        case.channel == Channel.IN_PERSON.value,
+        case.immediate_result.is_(False),
+        case.phone_type.in_([kind.value for kind in CALLABLE_TYPES]),
+        case.phone.is_not(None),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from typing import Any
 
@@ -44,9 +45,23 @@ SECURITY_HEADERS = {
 }
 
 
+# Blueprints called by machines (the telephony provider's webhooks): no person, so no session
+# cookie, no signed-in user, no CSRF token, no sign-in rate limit and no browser headers. The
+# application-wide hooks for people are skipped on them (see `_people_only`).
+MACHINE_BLUEPRINTS = frozenset({"ivr"})
+MACHINE_PREFIXES = ("/ivr/",)
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, except that a response may leave the cookie alone
-    (`g.cati_keep_session_cookie`, set by the page refusing a form without a valid CSRF token)."""
+    (`g.cati_keep_session_cookie`, set by the page refusing a form without a valid CSRF token),
+    and that the machines' webhooks (`MACHINE_PREFIXES`) get a null session: no cookie is
+    read, signed or set for them."""
+
+    def open_session(self, app, request):
+        if request.path.startswith(MACHINE_PREFIXES):
+            return None  # Flask's null session: read as empty, never saved
+        return super().open_session(app, request)
 
     def save_session(self, app, session, response) -> None:
         from cati.web.auth.views import KEEP_SESSION_COOKIE
@@ -139,6 +154,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     nav.init_app(app)
     init_auth(app)
     _limit_sign_ins(app, settings)
+    _people_only(app, keep={refuse_oversize_bodies})
 
     @app.get("/")
     def index():
@@ -152,6 +168,29 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
         return redirect("/login")
 
     return app
+
+
+def _people_only(app: Flask, keep: set) -> None:
+    """Make the application-wide request hooks registered so far (CSRF, the rate limiter,
+    Flask-Login's cookie, the security headers) return at once on `MACHINE_BLUEPRINTS`, whose
+    requests no person sends; the hooks in `keep` still run on every request."""
+
+    def people_only(hook, passthrough: bool):
+        @functools.wraps(hook)
+        def hooked(*args):
+            if request.blueprint in MACHINE_BLUEPRINTS:
+                return args[0] if passthrough else None
+            return hook(*args)
+
+        return hooked
+
+    for hooks, passthrough in (
+        (app.before_request_funcs, False),
+        (app.after_request_funcs, True),  # they take and return the response
+        (app.teardown_request_funcs, False),
+    ):
+        if None in hooks:
+            hooks[None] = [h if h in keep else people_only(h, passthrough) for h in hooks[None]]
 
 
 def _limit_sign_ins(app: Flask, settings: Settings) -> None:

@@ -139,6 +139,37 @@ def test_groups(session, settings, report_round):
     )
 
 
+def test_one_statement_reads_the_calls_and_answers_and_the_latest_interviewer_counts(
+    session, settings, report_round, connection
+):
+    """Members with their call totals and interviewers, and the answers, come from one
+    statement (the per-member figures computed once); a member's interviewer is the one of
+    its latest interviewer call."""
+    from sqlalchemy import event
+
+    mai = create_user(session, "mai")
+    member = session.scalars(select(Member).where(Member.mode == "interviewer")).one()
+    attempt(session, member, "complete", mode="interviewer", user=mai)  # after lan's call
+    session.flush()
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        if "FROM attempts" in statement:
+            statements.append(statement)
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        data = round_report(session, report_round.id, load_flows(settings.flows_dir), TZ)
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    assert len(statements) == 1
+    [interviewer] = data["interviewers"]
+    assert interviewer["interviewer"] == "mai"
+    assert (interviewer["counts"]["sampled"], interviewer["counts"]["attempts"]) == (1, 3)
+    assert interviewer["questions"]["staff_attitude"]["mean"] == 7.0
+    assert data["counts"]["attempts"] == 8
+
+
 def test_unknown_round(session, settings):
     with pytest.raises(ReportError, match="424242"):
         round_report(session, 424242, load_flows(settings.flows_dir), TZ)

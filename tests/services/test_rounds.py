@@ -112,6 +112,34 @@ def test_one_member_per_phone_keeps_the_latest_returned_dossier(session):
     assert (round_.frame_size, round_.eligible, round_.sampled) == (4, 1, 1)
 
 
+def test_one_member_per_phone_reads_the_weeks_cases_once(session, connection):
+    """Two dossiers of a number returned at the same instant: the later-numbered one is kept
+    (and one of a number that also has a dossier in another office); the week's cases are
+    read once, never each against the others (the cost of sampling, scripts/bench_sampling.py)."""
+    from sqlalchemy import event
+
+    same = local(2026, 11, 18, 9)
+    create_case(session, phone="+84912000003", returned_at=same)
+    kept = create_case(session, phone="+84912000003", returned_at=same)
+    create_case(session, phone="+84912000004", office_code="HL", returned_at=same)
+    other = create_case(session, phone="+84912000004", office_code="DH", returned_at=same)
+    single = create_case(session, phone="+84912000005")
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        round_, _ = sample(session, size=10)
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    assert member_codes(session, round_) == {kept.dossier_code, other.dossier_code,
+                                             single.dossier_code}  # fmt: skip
+    assert (round_.frame_size, round_.eligible, round_.sampled) == (5, 3, 3)
+    assert not [s for s in statements if "FROM cases AS" in s]
+
+
 def test_phone_sampled_recently_is_not_sampled_again(session):
     phone = "+84912000002"
     create_case(session, phone=phone, returned_at=local(2026, 11, 11, 9))

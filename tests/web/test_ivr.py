@@ -138,10 +138,10 @@ def test_each_answer_is_saved_as_it_arrives_and_a_repeat_stores_it_once(call, se
     assert answers(session, member) == {"consent": "1", "staff_attitude": "7"}
 
 
-def test_a_key_costs_four_statements(call, connection):
-    """The call with its member, round and case in one query, its saved answers, the answer,
-    where the interview now stands: nothing is read twice (a regression once cost three
-    queries more per key)."""
+def test_a_key_costs_three_statements(call, connection):
+    """The call with its member, round, case and saved answers in one query, the answer,
+    where the interview now stands: the floor's three statements (issue 17); nothing is
+    read twice (a regression once cost three queries more per key)."""
     call.answer()
     statements: list[str] = []
 
@@ -155,7 +155,7 @@ def test_a_key_costs_four_statements(call, connection):
         call.press("1")
     finally:
         event.remove(connection, "before_cursor_execute", record)
-    assert statements == ["SELECT", "SELECT", "INSERT", "UPDATE"]
+    assert statements == ["SELECT", "INSERT", "UPDATE"]
 
 
 @pytest.mark.parametrize(
@@ -649,3 +649,92 @@ def test_an_oversize_body_is_413_without_a_traceback(app, path, caplog):
     )
     assert response.status_code == 413
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+# --- The turn's cost: Core on the session's connection, no hooks made for people -------------
+
+
+def test_a_turn_loads_no_orm_object_and_flushes_nothing(call, session, member):
+    """Voice, gather and the statuses of a live call read and write plain rows
+    (scripts/bench_ivr_cpu.py: the ORM's loads and flushes were most of a turn's CPU); only
+    an ending goes through the ORM."""
+    from sqlalchemy.orm import Session
+
+    call.attempt.provider_call_id = call.sid  # placed: the dialer recorded its call id
+    session.flush()
+
+    orm: list[str] = []
+
+    def on_execute(state):
+        orm.append(str(state.statement)[:60])
+
+    def on_flush(flushed, *_):
+        orm.append(f"flush of {[type(o).__name__ for o in (*flushed.new, *flushed.dirty)]}")
+
+    event.listen(Session, "do_orm_execute", on_execute)
+    event.listen(Session, "before_flush", on_flush)
+    try:
+        assert call.status("ringing", 1).status_code == 204
+        call.answer()
+        assert call.status("in-progress", 2).status_code == 204
+        call.press("1")  # consent
+        call.press("9")  # a score that raises no follow-up
+        call.press("*")  # the question again
+    finally:
+        event.remove(Session, "do_orm_execute", on_execute)
+        event.remove(Session, "before_flush", on_flush)
+    assert orm == []
+    assert answers(session, member) == {"consent": "1", "staff_attitude": "9"}
+    assert reload(session, Attempt, call.attempt.id).status == "in-progress"
+    assert [e.status for e in session.scalars(select(CallEvent))] == ["ringing", "in-progress"]
+
+
+def test_a_low_score_raises_its_follow_up_without_reading_the_office_again(call, connection):
+    """The turn already read the member's office with the call: the follow-up is raised with
+    it (insert, audit, reason) and the turn's own three statements."""
+    call.answer()
+    call.press("1")
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        if not statement.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+            statements.append(" ".join(statement.split()))
+
+    event.listen(connection, "before_cursor_execute", record)
+    try:
+        call.press("2")  # staff attitude 2: a follow-up
+    finally:
+        event.remove(connection, "before_cursor_execute", record)
+    assert not [s for s in statements if s.startswith("SELECT members.office_id")]
+    assert [s for s in statements if s.startswith("SELECT")] == statements[:1]
+    writes = [s.split()[2] if s.startswith("INSERT") else s.split()[1] for s in statements[1:]]
+    assert writes == ["answers", "follow_ups", "follow_up_changes", "follow_up_reasons",
+                      "attempts"]  # fmt: skip
+
+
+def test_ivr_requests_skip_the_hooks_made_for_people(call, app):
+    """No session cookie is read or set, and CSRF, the sign-in rate limiter, Flask-Login's
+    cookie and the browsers' security headers do not run, on the provider's webhooks; they
+    still run on the pages."""
+    import cProfile
+    import pstats
+
+    def called(request) -> set[str]:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        response = request()
+        profiler.disable()
+        names = {name for (_file, _line, name) in pstats.Stats(profiler).stats}
+        return response, names & {
+            "csrf_protect", "_check_request_limit", "_update_remember_cookie",
+            "security_headers", "get_signing_serializer", "__inject_headers",
+        }  # fmt: skip
+
+    response, hooks = called(
+        lambda: call.post(f"/ivr/voice?attempt={call.attempt.id}", CallStatus="in-progress")
+    )
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    assert hooks == set()
+    page, hooks = called(lambda: app.test_client().get("/login"))
+    assert page.status_code == 200 and "Content-Security-Policy" in page.headers
+    assert {"csrf_protect", "_check_request_limit", "security_headers"} <= hooks
