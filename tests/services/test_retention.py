@@ -13,7 +13,7 @@ from cati.domain.flow import FlowRun
 from cati.models import Answer, Attempt, Case, HotlineMessage, Member, OptOut, Round
 from cati.services.exports import phone_hash
 from cati.services.flows import load_flows
-from cati.services.ivr import record_opt_out_choice
+from cati.services.interviews import record_opt_out_choice
 from cati.services.retention import (
     erase_closed_rounds,
     forget_recording,
