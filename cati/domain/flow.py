@@ -657,7 +657,10 @@ class FlowRun:
                     Record(question.id, question.max_seconds),
                 ]
             self.skipped.add(question.id)
-            return self._advance()
+            events = self._advance()
+            # When the interview goes on (the contact question, a later question), the
+            # declined recording is saved as "no answer", so that the next turn resumes after it.
+            return events if self.current is None else [NoAnswer(question.id), *events]
         if key and key in question.keys:
             self.answered[question.id] = key
             self.skipped.discard(question.id)

@@ -56,8 +56,9 @@ def run_with(keys, changes=None) -> tuple[FlowRun, list[str]]:
         # no reason: the interview ends as it always did, the question never comes
         ([*GOOD, "2"], CLOSED, None),
         ([*GOOD, "1", "rec"], ASKED, None),  # a recorded comment is a reason (asked next)
-        # a low score: asked after the comment
-        ([*LOW, "2"], ASKED, None),
+        # a low score: asked after the comment; the comment declined is saved as no answer,
+        # as the interview goes on (the IVR's next turn resumes after it)
+        ([*LOW, "2"], ["= comment: no answer", *ASKED], None),
         ([*LOW, "2", "1"], ["= contact_consent: 1", *CLOSED], "1"),
         ([*LOW, "2", "5"], ["= contact_consent: 2", *CLOSED], "2"),  # any other key is no
         ([*LOW, "2", "0"], ["= contact_consent: 2", *CLOSED], "2"),
