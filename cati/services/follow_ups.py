@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -35,6 +35,7 @@ from cati.domain.follow_ups import (
 from cati.models import (
     Answer,
     Case,
+    DigestSend,
     FollowUp,
     FollowUpChange,
     FollowUpReason,
@@ -673,3 +674,30 @@ def _audit(session, user_id, action, follow_up_id, now, member_id=None, **detail
         member_id = session.scalar(select(FollowUp.member_id).where(FollowUp.id == follow_up_id))
     record_audit(session, user_id, action, member_id=member_id,
                  details={"follow_up": follow_up_id, **details}, now=now)  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# The daily digest: once per office and local day
+# --------------------------------------------------------------------------------------------
+
+
+def claim_digest(
+    session: Session, office_id: int, day: date, now: datetime, *, new: int, overdue: int
+) -> int | None:
+    """Take today's digest of an office before mailing it: the claim's id, or None when it
+    was sent (or is being sent) already today. The row's uniqueness (office, day) settles a
+    job run twice at once; `forget_digest` gives a claim back when the mail could not go."""
+    return session.execute(
+        _insert(session)(DigestSend)
+        .values(office_id=office_id, day=day, sent_at=now, new_count=new, overdue_count=overdue)
+        .on_conflict_do_nothing(index_elements=["office_id", "day"])
+        .returning(DigestSend.id)
+    ).scalar()
+
+
+def forget_digest(session: Session, claim_ids: Iterable[int]) -> None:
+    """Give back digests that were claimed but not sent, so that a later run sends them."""
+    ids = list(claim_ids)
+    if ids:
+        session.execute(DigestSend.__table__.delete().where(DigestSend.id.in_(ids)))
+        session.flush()
