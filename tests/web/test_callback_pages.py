@@ -110,3 +110,15 @@ def test_the_case_screen_has_the_contact_question(web, session):
     session.expire_all()
     assert session.scalar(select(FollowUp.contact_allowed)) is True
     assert session.scalar(select(Answer.value).where(Answer.question_id == "contact_consent"))
+
+
+def test_an_office_user_cannot_reach_callbacks(web, session, flows):
+    from tests.web.test_followups_pages import signed_in as office_signed_in
+
+    follow_up_id = resolved(session, flows)
+    client, _ = office_signed_in(web, session, "motcua.dh", "office", "DH")
+    assert client.get(f"/console/callback/{follow_up_id}").status_code == 403
+    page = client.get("/followups").get_data(as_text=True)
+    assert (
+        client.post("/console/callbacks/next", data={"csrf_token": token(page)}).status_code == 403
+    )
