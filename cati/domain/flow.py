@@ -341,13 +341,16 @@ def _words(value: Any, path: str, langs, fail, placeholders) -> Mapping[str, str
 
 def missing_scripts(flow: Flow) -> list[str]:
     """Where a flow has no interviewer wording (the console then reads out the IVR's prompt):
-    the opening and closing lines and every question without a `script`."""
+    the opening and closing lines, every question and the contact question without a
+    `script`."""
     missing = [
         f"/script/{name}"
         for name, words in (("opening", flow.opening_script), ("closing", flow.closing_script))
         if words is None
     ]
     missing += [f"/questions/{i}/script" for i, q in enumerate(flow.questions) if q.script is None]
+    if flow.contact_consent is not None and flow.contact_consent.script is None:
+        missing.append("/contact_consent/script")
     return missing
 
 

@@ -17,6 +17,7 @@ from cati.domain.flow import (
     Outcome,
     classify_interview,
     load_flow,
+    missing_scripts,
 )
 from tests.domain.test_flow import CASE, DELETE, SOURCE, both, edited, lines, play
 
@@ -195,3 +196,9 @@ def test_an_invalid_contact_question_is_refused(changes, path, reason):
         flow(changes)
     assert error.value.path == path
     assert reason in error.value.reason
+
+
+def test_flows_check_names_a_contact_question_without_a_script():
+    without = flow({"/contact_consent": {"prompt": both("contact")}})
+    assert "/contact_consent/script" in missing_scripts(without)
+    assert "/contact_consent/script" not in missing_scripts(flow())
