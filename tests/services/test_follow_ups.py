@@ -213,9 +213,6 @@ def test_two_connections_saving_at_once_make_one_follow_up(tmp_path, settings, f
     second raises meanwhile (on PostgreSQL it waits on the unique index, checked in
     pg_stat_activity; on SQLite on the write lock); then both commit. One follow-up."""
     import threading
-    import time
-
-    from sqlalchemy import text
 
     from cati.db import make_engine, make_session_factory
     from cati.migrate import upgrade
@@ -243,25 +240,21 @@ def test_two_connections_saving_at_once_make_one_follow_up(tmp_path, settings, f
                 raised.set()
 
         threads = [
-            threading.Thread(target=save, args=(factories[0], first, True)),
-            threading.Thread(target=save, args=(factories[1], second, False)),
+            threading.Thread(target=save, args=(factories[0], first, True), daemon=True),
+            threading.Thread(target=save, args=(factories[1], second, False), daemon=True),
         ]
-        threads[0].start()
-        raised.wait()
-        threads[1].start()
-        if engines[0].dialect.name == "postgresql":
-            with engines[0].connect() as watcher:  # until the second waits on the first's row
-                for _ in range(1000):
-                    waiting = watcher.execute(text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND wait_event_type = 'Lock'")).scalar()  # fmt: skip
-                    if waiting:
-                        break
-                    time.sleep(0.01)
-                assert waiting, "the second connection never waited on the first"
-        release.set()
-        for thread in threads:
-            thread.join()
+        waited = None
+        try:
+            threads[0].start()
+            raised.wait()
+            threads[1].start()
+            if engines[0].dialect.name == "postgresql":
+                waited = _second_waits(engines[0], threads[1])
+        finally:
+            release.set()  # never leave the first transaction hanging
+            for thread in threads:
+                thread.join()
+        assert waited is not False, "the second connection never waited on the first"
         assert errors == []
         with factories[0]() as session:
             rows = session.scalars(select(FollowUp)).all()
@@ -272,3 +265,23 @@ def test_two_connections_saving_at_once_make_one_follow_up(tmp_path, settings, f
     assert len(rows) == 1 and ids == [rows[0].id] * 2
     assert got == expected
     assert changes == 1  # raised once
+
+
+def _second_waits(engine, second) -> bool:
+    """Whether another connection of this database comes to wait on a lock (the first
+    transaction's row) while `second` runs; polled until it does or `second` has ended."""
+    import time
+
+    from sqlalchemy import text
+
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock'"
+    )
+    with engine.connect() as watcher:
+        while second.is_alive():
+            if watcher.execute(query).scalar():
+                return True
+            watcher.rollback()  # a fresh snapshot of pg_stat_activity next time
+            time.sleep(0.005)
+    return False
