@@ -127,6 +127,8 @@ class Citizen:
             return {"refuse": "2", "not_eligible": "3"}.get(behaviour, "1")
         if question == "comment":
             return "1" if self.rng.random() < 0.15 else "2"
+        if question == "contact_consent":  # asked last when the answers raise a follow-up
+            return "1" if self.rng.random() < 0.6 else "2"
         if question in ("on_time", "asked_to_return", "paid_without_receipt"):
             yes = {"on_time": 0.9, "asked_to_return": 0.1, "paid_without_receipt": 0.02}[question]
             return "1" if self.rng.random() < yes else "2"

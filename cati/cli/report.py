@@ -51,7 +51,8 @@ def report(
     """Counts, AAPOR rates and question scores of a round, overall and per office, receiving
     officer, mode and interviewer. Rates whose denominator is 0 are null.
 
-    With --weeks instead of ROUND_ID: the rounds of those weeks side by side (a trend).
+    With --weeks instead of ROUND_ID: the rounds of those weeks side by side (a trend), and
+    in JSON the follow-ups raised in those weeks (`follow_ups`, per office).
     In CSV and xlsx, text that a spreadsheet would run as a formula is written as text.
     text and pdf rank the offices, grey figures from fewer than CATI_REPORT_MIN_N answers
     and flag the offices past the CATI_WARN_* thresholds."""
@@ -68,7 +69,7 @@ def report(
         flows = _flows(settings.flows_dir)
         if weeks is not None:
             first, last = _week_range(weeks)
-            data = rounds_trend(session, first, last, flows, settings.timezone)
+            data = rounds_trend(session, first, last, flows, settings.timezone, now=runtime.clock())
             _check_flows(
                 ((r["round"]["id"], r["round"]["flow"]) for r in data["rounds"]),
                 flows,

@@ -27,6 +27,7 @@ SCRIPT_PLACEHOLDERS = PLACEHOLDERS | {"interviewer"}
 MESSAGES = ("invalid", "no_input", "welcome_back", "goodbye", "record_start")
 DOCUMENT_KEYS = (
     "spec_version", "id", "title", "languages", "questions", "messages", "closing", "script",
+    "contact_consent",
 )  # fmt: skip
 QUESTION_KEYS = (
     "id", "type", "prompt", "options", "max_seconds", "required", "follow_up", "at_most",
@@ -35,6 +36,11 @@ QUESTION_KEYS = (
 OPTION_KEYS = ("label", "end", "next", "opt_out", "follow_up", "script")
 SCRIPT_KEYS = ("opening", "closing")
 YES, NO = "1", "2"  # the keys of a yes/no question
+# The optional last question, asked only when the answers raise a follow-up: may the office
+# contact the citizen (and so learn who they are)? Saved as an answer under this id: YES, or
+# NO for any other key or silence. A flow may not use the id for a question of its own.
+CONTACT_CONSENT = "contact_consent"
+CONTACT_CONSENT_KEYS = ("prompt", "label", "script")
 
 
 class QuestionType(StrEnum):
@@ -149,9 +155,18 @@ class Flow:
     # The interviewer's opening and closing lines (the console); None when the flow has none.
     opening_script: Mapping[str, str] | None = None
     closing_script: Mapping[str, str] | None = None
+    # The contact question (`contact_consent` in the document), as a yes/no question whose id
+    # is CONTACT_CONSENT; None when the flow asks none. Not one of `questions`.
+    contact_consent: Question | None = None
 
     def question(self, question_id: str) -> Question:
         return self._by_id[question_id]
+
+    def asks_contact(self, answers: Mapping[str, str | None]) -> bool:
+        """Whether these answers lead to the contact question: the flow has one and they
+        raise a follow-up reason (`follow_up_reasons`). The IVR, the console and any other
+        mode ask it, or show it, on the same condition."""
+        return self.contact_consent is not None and bool(follow_up_reasons(self, answers))
 
     def index(self, question_id: str) -> int:
         return self._index[question_id]
@@ -285,8 +300,29 @@ def load_flow(document: Any, source: str) -> Flow:
         _words(script.get(name), f"/script/{name}", langs, fail, SCRIPT_PLACEHOLDERS)
         for name in SCRIPT_KEYS
     )
+    contact = _contact_consent(document.get("contact_consent"), langs, fail, prompt)
+    if contact is not None and CONTACT_CONSENT in seen:
+        index = next(i for i, q in enumerate(questions) if q.id == CONTACT_CONSENT)
+        reason = f"{CONTACT_CONSENT!r} is the contact question's id: name this one otherwise"
+        raise fail(f"/questions/{index}/id", reason)
     return Flow(flow_id, SPEC_VERSION, title, langs, tuple(questions), messages, closing,
-                opening_script, closing_script)  # fmt: skip
+                opening_script, closing_script, contact)  # fmt: skip
+
+
+def _contact_consent(raw: Any, langs, fail, prompt) -> Question | None:
+    """`contact_consent: {prompt: …, label: …, script: …}`: the optional last question, asked
+    only when the member's answers raise a follow-up (the IVR: 1 is yes, any other key or
+    silence is no)."""
+    if raw is None:
+        return None
+    path = "/contact_consent"
+    if not isinstance(raw, Mapping):
+        raise fail(path, "a mapping with the prompt (and the interviewer's label and script)")
+    _known_keys(raw, CONTACT_CONSENT_KEYS, path, fail)
+    text = prompt(raw.get("prompt"), f"{path}/prompt")
+    label = _words(raw.get("label"), f"{path}/label", langs, fail, frozenset())
+    script = _words(raw.get("script"), f"{path}/script", langs, fail, SCRIPT_PLACEHOLDERS)
+    return Question(CONTACT_CONSENT, QuestionType.YES_NO, text, label=label, script=script)
 
 
 def _words(value: Any, path: str, langs, fail, placeholders) -> Mapping[str, str] | None:
@@ -310,13 +346,16 @@ def _words(value: Any, path: str, langs, fail, placeholders) -> Mapping[str, str
 
 def missing_scripts(flow: Flow) -> list[str]:
     """Where a flow has no interviewer wording (the console then reads out the IVR's prompt):
-    the opening and closing lines and every question without a `script`."""
+    the opening and closing lines, every question and the contact question without a
+    `script`."""
     missing = [
         f"/script/{name}"
         for name, words in (("opening", flow.opening_script), ("closing", flow.closing_script))
         if words is None
     ]
     missing += [f"/questions/{i}/script" for i, q in enumerate(flow.questions) if q.script is None]
+    if flow.contact_consent is not None and flow.contact_consent.script is None:
+        missing.append("/contact_consent/script")
     return missing
 
 
@@ -580,12 +619,34 @@ class FlowRun:
 
     @property
     def current(self) -> Question | None:
+        """The question being asked: the flow's, then the contact question when it is due
+        (`asking_contact`); None once the interview is over."""
+        if self.asking_contact:
+            return self.flow.contact_consent
         if self.outcome is not None or self.position >= len(self.flow.questions):
             return None
         return self.flow.questions[self.position]
 
+    @property
+    def asking_contact(self) -> bool:
+        """The questions are done (a complete) and the contact question is due: the flow has
+        one, the answers raise a follow-up and it has not been answered or passed. The
+        interview's `outcome` is already COMPLETE then, so a hang-up here leaves it a complete.
+        """
+        return (
+            self.outcome is Outcome.COMPLETE
+            and CONTACT_CONSENT not in self.answered
+            and CONTACT_CONSENT not in self.skipped
+            and self.flow.asks_contact(self.answered)
+        )
+
     def start(self) -> list[Event]:
-        """The opening events: 'welcome back' when resuming, then the current question."""
+        """The opening events: 'welcome back' when resuming, then the current question. The
+        contact question is asked without a welcome back: it only ever follows the last
+        question in the same call (the turn after a recording); a later call finds the
+        interview complete."""
+        if self.asking_contact:
+            return self._ask_current()
         if self.outcome is not None:
             return self._finish(self.outcome)
         events: list[Event] = []
@@ -601,6 +662,11 @@ class FlowRun:
         key = (key or "").strip()[:1]
         if key == REPEAT:
             return self._ask_current()
+        if self.asking_contact:
+            # Optional, asked once: 1 is yes; any other key or silence is no.
+            value = YES if key == YES else NO
+            self.answered[CONTACT_CONSENT] = value
+            return [Answered(CONTACT_CONSENT, value), *self._advance()]
         if question.type is QuestionType.RECORD:
             # Optional: '1' records a message; any other key or silence declines it.
             if key == "1":
@@ -612,7 +678,10 @@ class FlowRun:
                     Record(question.id, question.max_seconds),
                 ]
             self.skipped.add(question.id)
-            return self._advance()
+            events = self._advance()
+            # When the interview goes on (the contact question, a later question), the
+            # declined recording is saved as "no answer", so that the next turn resumes after it.
+            return events if self.current is None else [NoAnswer(question.id), *events]
         if key and key in question.keys:
             self.answered[question.id] = key
             self.skipped.discard(question.id)
@@ -633,6 +702,9 @@ class FlowRun:
         question = self.current
         if question is None or question.required:
             return []
+        if self.asking_contact:  # not asked: the citizen's choice stays unknown
+            self.skipped.add(CONTACT_CONSENT)
+            return [NoAnswer(CONTACT_CONSENT), *self._advance()]
         self.recording = False
         self.skipped.add(question.id)
         self.answered.pop(question.id, None)
@@ -648,7 +720,7 @@ class FlowRun:
     def _advance(self) -> list[Event]:
         self.tries = 0
         self._settle()
-        if self.outcome is not None:
+        if self.outcome is not None and not self.asking_contact:
             return self._finish(self.outcome)
         return self._ask_current()
 
@@ -680,7 +752,8 @@ class FlowRun:
         question = self.current
         if question is None:
             return []
-        return [self._say(question.prompt), Ask(question.id, question.keys)]
+        keys = (YES,) if self.asking_contact else question.keys
+        return [self._say(question.prompt), Ask(question.id, keys)]
 
     def _say(self, prompt: Prompt) -> Say:
         text, audio = prompt.render(self.language, self.case)

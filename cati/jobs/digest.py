@@ -19,7 +19,7 @@ from cati.domain.follow_ups import Status
 from cati.domain.job_results import JobResult
 from cati.models import Office
 from cati.runtime import Runtime
-from cati.services.follow_ups import FollowUpView, list_follow_ups
+from cati.services.follow_ups import FollowUpView, claim_digest, forget_digest, list_follow_ups
 
 log = logging.getLogger(__name__)
 REASONS_VI = {
@@ -33,12 +33,17 @@ REASONS_VI = {
 
 
 def send_digests(runtime: Runtime) -> JobResult:
-    """Mail each office its new and overdue follow-ups; offices with neither get nothing."""
+    """Mail each office its new and overdue follow-ups; offices with neither get nothing.
+
+    At most once per office and local day, however often the job runs (a restart, a second
+    scheduler): each digest is claimed in `digest_sends` before it is mailed, and given back
+    when the mail could not go, so that the next run sends it."""
     settings = runtime.settings
     if not settings.smtp_url:
         return JobResult("digest_off")
     now = runtime.clock()
     tz = settings.timezone
+    day = now.astimezone(tz).date()
     messages = []
     with runtime.transaction() as session:
         for office in session.scalars(
@@ -48,12 +53,23 @@ def send_digests(runtime: Runtime) -> JobResult:
                                     manager=False)  # fmt: skip
             new = [v for v in views if v.status == Status.NEW and not v.overdue]
             overdue = [v for v in views if v.overdue]
-            if new or overdue:
-                messages.append(_message(settings, office, new, overdue, tz))
-    if messages:
-        with _connect(settings.smtp_url) as smtp:
-            for message in messages:
-                smtp.send_message(message)
+            if not (new or overdue):
+                continue
+            claim = claim_digest(session, office.id, day, now, new=len(new),
+                                 overdue=len(overdue))  # fmt: skip
+            if claim is not None:
+                messages.append((claim, _message(settings, office, new, overdue, tz)))
+    unsent = [claim for claim, _ in messages]
+    try:
+        if messages:
+            with _connect(settings.smtp_url) as smtp:
+                for claim, message in messages:
+                    smtp.send_message(message)
+                    unsent.remove(claim)
+    finally:
+        if unsent:
+            with runtime.transaction() as session:
+                forget_digest(session, unsent)
     return JobResult("digests_sent", offices=len(messages))
 
 

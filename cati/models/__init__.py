@@ -2,7 +2,7 @@
 
 from cati.models.calls import Answer, Attempt, CallEvent, HotlineMessage
 from cati.models.cases import Case, Office, OptOut
-from cati.models.follow_ups import FollowUp, FollowUpChange, FollowUpReason
+from cati.models.follow_ups import DigestSend, FollowUp, FollowUpChange, FollowUpReason
 from cati.models.rounds import Member, MemberStatus, Round, RoundOffice, RoundStatus
 from cati.models.scheduler import SchedulerJob, SchedulerNode
 from cati.models.users import AuditEvent, Role, User
@@ -14,6 +14,7 @@ __all__ = [
     "AuditEvent",
     "CallEvent",
     "Case",
+    "DigestSend",
     "FollowUp",
     "FollowUpChange",
     "FollowUpReason",

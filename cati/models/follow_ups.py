@@ -3,9 +3,18 @@ and the audit of every change."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cati.db import Base, UTCDateTime
@@ -39,6 +48,9 @@ class FollowUp(Base):
     # Closing the loop: the citizen called back says whether they are satisfied.
     callback_satisfied: Mapped[bool | None] = mapped_column(Boolean)
     callback_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The interviewer calling the citizen back now, and until when (a lease, as for cases).
+    callback_claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    callback_lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class FollowUpReason(Base):
@@ -67,3 +79,19 @@ class FollowUpChange(Base):
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class DigestSend(Base):
+    """An office's daily digest, sent: one per office and local day, so a job run twice (two
+    schedulers, a restart) mails nothing twice. Claimed (inserted) before the mail goes and
+    removed again when sending fails."""
+
+    __tablename__ = "digest_sends"
+    __table_args__ = (UniqueConstraint("office_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    day: Mapped[date] = mapped_column(Date)  # the local day (CATI_TIMEZONE)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    new_count: Mapped[int] = mapped_column(Integer)
+    overdue_count: Mapped[int] = mapped_column(Integer)

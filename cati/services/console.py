@@ -17,6 +17,9 @@ from sqlalchemy.orm import Session
 from cati.domain.calling import CallingPolicy
 from cati.domain.dispositions import AttemptOutcome, is_human_contact
 from cati.domain.flow import (
+    CONTACT_CONSENT,
+    NO,
+    YES,
     Flow,
     FlowRun,
     Outcome,
@@ -331,6 +334,12 @@ class CaseView:
     comments: dict[str, str] = field(default_factory=dict)  # typed comments by question
     attempt_number: int = 0  # this call is attempt n …
     max_attempts: int | None = None  # … of at most this many
+    # The contact question, asked after the comment when the answers raise a follow-up: its
+    # words (None when the flow has none), whether the saved answers raise one, and the keys
+    # that raise one per question (for the page's script, which shows it as answers come).
+    contact_text: str | None = None
+    asks_contact: bool = False
+    follow_up_keys: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -364,6 +373,8 @@ def _words(words: Mapping[str, str] | None, language: str) -> str | None:
 
 def question_label(flow: Flow, question_id: str, language: str) -> str:
     """'Câu 2 (Hướng dẫn hồ sơ)'-style name of a question, for messages; the id if unknown."""
+    if question_id == CONTACT_CONSENT and flow.contact_consent is not None:
+        return _words(flow.contact_consent.label, language) or question_id
     if question_id not in {q.id for q in flow.questions}:
         return question_id
     question = flow.question(question_id)
@@ -483,7 +494,19 @@ def get_case(
         comments=_comments(session, member_id),
         attempt_number=member.attempt_count,
         max_attempts=max_attempts,
+        contact_text=_contact_text(flow, script_case, lang),
+        asks_contact=flow.asks_contact(run.answered),
+        follow_up_keys={q.id: sorted(q.follow_ups) for q in flow.questions if q.follow_ups},
     )
+
+
+def _contact_text(flow: Flow, case: Mapping[str, str], language: str) -> str | None:
+    """The contact question as the interviewer reads it (the IVR prompt if no script)."""
+    question = flow.contact_consent
+    if question is None:
+        return None
+    script = _words(question.script, language)
+    return fill_script(script, case) if script else question.prompt.render(language, case)[0]
 
 
 def member_flow(session: Session, member_id: int, flows: Mapping[str, Flow]) -> Flow | None:
@@ -565,6 +588,10 @@ def save_answers(
     case = session.get(Case, member.case_id)
     flow = flows[session.get(Round, member.round_id).flow]
     ids = {q.id for q in flow.questions}
+    submitted = dict(submitted)
+    # The contact question (shown after the comment when the answers raise a follow-up):
+    # taken apart, saved once the questionnaire is done, ignored while no reason is raised.
+    contact = (submitted.pop(CONTACT_CONSENT, "") or "").strip() if flow.contact_consent else ""
     for question_id in submitted:
         if question_id not in ids:
             raise ConsoleError(
@@ -622,6 +649,19 @@ def save_answers(
             field=question_id,
             question=question_id,
         )
+    if contact and (run.asking_contact or before.get(CONTACT_CONSENT) not in (None, contact)):
+        if contact not in (YES, NO):
+            raise ConsoleError(
+                f"{CONTACT_CONSENT}: {_shown(contact)!r} is not an answer to this question "
+                f"(valid: {YES}, {NO})",
+                key="console.error.bad_answer",
+                field=CONTACT_CONSENT,
+                question=CONTACT_CONSENT,
+                value=_shown(contact),
+            )
+        if run.asking_contact:
+            run.press(contact)
+        changes[CONTACT_CONSENT] = (contact, None)
     _write(session, flow, member_id, attempt.id, changes, before, records, now)
     saved = list(changes)
     if saved:
@@ -709,7 +749,8 @@ def record_outcome(
         first_empty = run.current.id if run.current is not None else None
         skipped: dict[str, tuple[None, None]] = {}
         while run.current is not None and not run.current.required:
-            skipped[run.current.id] = (None, None)
+            if not run.asking_contact:  # the contact question not asked: no row, choice unknown
+                skipped[run.current.id] = (None, None)
             run.skip()
         answered_core = sum(1 for q in flow.core_questions if q.id in saved)
         cut_short = skipped and 2 * answered_core < len(flow.core_questions)

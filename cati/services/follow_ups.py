@@ -12,16 +12,16 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from cati.domain.flow import Flow
+from cati.domain.flow import CONTACT_CONSENT, YES, Flow
 from cati.domain.follow_ups import (
     HOTLINE_MESSAGE,
     OPEN,
@@ -36,6 +36,7 @@ from cati.domain.follow_ups import (
 from cati.models import (
     Answer,
     Case,
+    DigestSend,
     FollowUp,
     FollowUpChange,
     FollowUpReason,
@@ -81,7 +82,12 @@ def raise_for_answer(
     """Raise (or add a reason to) the member's follow-up when this answer calls for one, as
     the flow declares; the follow-up's id, or None (no query is made then). Reasons are only
     ever added: a corrected answer leaves the follow-up for the office to close. The
-    member's office is read unless the caller gives it (`office_id`)."""
+    member's office is read unless the caller gives it (`office_id`).
+
+    The contact question's answer (`CONTACT_CONSENT`) is recorded on the follow-up as
+    `contact_allowed` instead."""
+    if question_id == CONTACT_CONSENT and flow.contact_consent is not None:
+        return record_contact_choice(session, member_id, value, now) if value else None
     if question_id not in {q.id for q in flow.questions}:
         return None
     reason = flow.question(question_id).follow_up_reason(value)
@@ -90,6 +96,20 @@ def raise_for_answer(
     if office_id is None:
         office_id = session.scalar(select(Member.office_id).where(Member.id == member_id))
     return _raise(session, FollowUp.member_id, member_id, office_id, [(reason, question_id)], now)
+
+
+def record_contact_choice(
+    session: Session, member_id: int, value: str, now: datetime
+) -> int | None:
+    """The citizen's answer to the contact question: `contact_allowed` is true on YES, false
+    on anything else. The member's follow-up id, or None when it has none."""
+    return session.execute(
+        update(FollowUp)
+        .where(FollowUp.member_id == member_id)
+        .values(contact_allowed=value == YES, updated_at=now)
+        .returning(FollowUp.id)
+        .execution_options(synchronize_session=False)
+    ).scalar()
 
 
 def raise_for_hotline_message(session: Session, message_id: int, now: datetime) -> int:
@@ -481,10 +501,16 @@ def set_office_email(session: Session, code: str, address: str) -> Office:
 
 
 def follow_up_figures(
-    session: Session, *, now: datetime, round_id: int | None = None
+    session: Session,
+    *,
+    now: datetime,
+    round_id: int | None = None,
+    raised_from: datetime | None = None,
+    raised_before: datetime | None = None,
 ) -> dict[str, Any]:
     """The follow-ups' figures, in all and per office (`summarize`): those raised from a
-    round's members, or every one when no round is given. The report JSON's `follow_ups`."""
+    round's members, or raised in [raised_from, raised_before) (a period of weeks), or every
+    one. The report JSON's `follow_ups`."""
     query = select(
         FollowUp.office_id,
         FollowUp.status,
@@ -497,6 +523,10 @@ def follow_up_figures(
         query = query.join(Member, Member.id == FollowUp.member_id).where(
             Member.round_id == round_id
         )
+    if raised_from is not None:
+        query = query.where(FollowUp.raised_at >= raised_from)
+    if raised_before is not None:
+        query = query.where(FollowUp.raised_at < raised_before)
     by_office: dict[int | None, list[Handling]] = defaultdict(list)
     for office_id, *handling in session.execute(query):
         by_office[office_id].append(Handling(*handling))
@@ -518,3 +548,196 @@ def follow_up_figures(
             )
         ],
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Closing the loop: calling the citizen back
+# --------------------------------------------------------------------------------------------
+
+CALLBACK_LEASE = timedelta(minutes=20)
+
+
+class CallbackError(LookupError):
+    """The callback is not this interviewer's (released, expired, taken, done) or the answer
+    is not one of yes, no."""
+
+
+def _callback_due(now: datetime):
+    """Resolved, the citizen agreed to be contacted, not called back yet, and free (never
+    claimed, or its lease has run out)."""
+    return and_(
+        FollowUp.status == Status.RESOLVED.value,
+        FollowUp.contact_allowed.is_(True),
+        FollowUp.callback_at.is_(None),
+        or_(
+            FollowUp.callback_claimed_by.is_(None),
+            FollowUp.callback_lease_expires_at <= now,
+        ),
+    )
+
+
+def _callable():
+    """Callbacks go to members with a number (a hotline caller is never asked for consent)."""
+    return (
+        select(FollowUp.id)
+        .join(Member, Member.id == FollowUp.member_id)
+        .where(Member.phone.is_not(None))
+    )
+
+
+def callbacks_due(session: Session, now: datetime) -> int:
+    """How many resolved follow-ups wait for their citizen to be called back."""
+    due = _callable().where(_callback_due(now)).subquery()
+    return session.scalar(select(func.count()).select_from(due))
+
+
+def held_callback(session: Session, user_id: int, now: datetime) -> int | None:
+    """The callback this interviewer holds now, if any."""
+    return session.scalar(
+        select(FollowUp.id).where(
+            FollowUp.callback_claimed_by == user_id,
+            FollowUp.callback_at.is_(None),
+            FollowUp.callback_lease_expires_at > now,
+        )
+    )
+
+
+def claim_next_callback(
+    session: Session, user_id: int, now: datetime, *, callable_now: bool = True
+) -> int | None:
+    """Give the interviewer the next citizen to call back, the longest resolved first.
+
+    As for survey cases: a compare-and-set on the follow-up (SKIP LOCKED candidates on
+    PostgreSQL), so two interviewers clicking at once never get the same citizen, with a
+    lease that lapses when the screen is abandoned. Outside calling hours
+    (`callable_now` False) nothing is handed out."""
+    mine = held_callback(session, user_id, now)
+    if mine is not None:
+        return mine
+    if not callable_now:
+        return None
+    candidates = _callable().where(_callback_due(now)).order_by(FollowUp.closed_at, FollowUp.id)
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.limit(1).with_for_update(of=FollowUp, skip_locked=True)
+    else:
+        candidates = candidates.limit(20)
+    for follow_up_id in session.scalars(candidates).all():
+        won = session.execute(
+            update(FollowUp)
+            .where(FollowUp.id == follow_up_id, _callback_due(now))
+            .values(callback_claimed_by=user_id, callback_lease_expires_at=now + CALLBACK_LEASE)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won:
+            session.expire_all()  # the compare-and-set bypassed the identity map
+            _audit(session, user_id, "claim_callback", follow_up_id, now)
+            return follow_up_id
+    return None
+
+
+def _held_callback_row(session: Session, follow_up_id: int, user_id: int, now: datetime):
+    row = session.get(FollowUp, follow_up_id)
+    if row is None or row.callback_claimed_by != user_id or row.callback_at is not None:
+        raise CallbackError(f"callback {follow_up_id} is not yours to make")
+    if row.callback_lease_expires_at <= now:  # lapsed but nobody took it: still yours
+        row.callback_lease_expires_at = now + CALLBACK_LEASE
+    return row
+
+
+@dataclass
+class CallbackView:
+    """What the interviewer needs to call a citizen back: who, about what, what was done."""
+
+    id: int
+    citizen_name: str | None
+    phone: str | None
+    office_name: str | None
+    procedure: str | None
+    reasons: list[str]
+    raised_at: datetime
+    closed_at: datetime | None
+    note: str | None  # the closing note: what the office did
+    lease_expires_at: datetime
+
+
+def get_callback(session: Session, follow_up_id: int, user_id: int, now: datetime) -> CallbackView:
+    """The callback this interviewer holds (`CallbackError` otherwise)."""
+    row = _held_callback_row(session, follow_up_id, user_id, now)
+    [view] = _views(session, [row], now, manager=True, detailed=False)
+    return CallbackView(
+        id=row.id,
+        citizen_name=view.citizen_name,
+        phone=view.phone,
+        office_name=view.office_name,
+        procedure=view.procedure,
+        reasons=view.reasons,
+        raised_at=row.raised_at,
+        closed_at=row.closed_at,
+        note=row.note,
+        lease_expires_at=row.callback_lease_expires_at,
+    )
+
+
+def parse_satisfied(text: str | None) -> bool:
+    value = (text or "").strip().lower()
+    if value not in ("yes", "no"):
+        raise CallbackError("say whether the citizen is satisfied: yes or no")
+    return value == "yes"
+
+
+def record_callback(
+    session: Session, follow_up_id: int, user_id: int, satisfied: bool, now: datetime
+) -> FollowUp:
+    """The citizen's answer: satisfied or not with how their follow-up was handled (what
+    Decision 766 indicator 5.3 counts). The callback leaves the queue."""
+    row = _held_callback_row(session, follow_up_id, user_id, now)
+    row.callback_satisfied, row.callback_at = satisfied, now
+    row.callback_claimed_by = row.callback_lease_expires_at = None
+    session.flush()
+    _audit(session, user_id, "record_callback", follow_up_id, now, row.member_id,
+           satisfied="yes" if satisfied else "no")  # fmt: skip
+    return row
+
+
+def release_callback(session: Session, follow_up_id: int, user_id: int, now: datetime) -> None:
+    """Back to the queue without an answer (the citizen could not be reached)."""
+    row = _held_callback_row(session, follow_up_id, user_id, now)
+    row.callback_claimed_by = row.callback_lease_expires_at = None
+    session.flush()
+    _audit(session, user_id, "release_callback", follow_up_id, now, row.member_id)
+
+
+def _audit(session, user_id, action, follow_up_id, now, member_id=None, **details) -> None:
+    from cati.services.users import record_audit
+
+    if member_id is None:
+        member_id = session.scalar(select(FollowUp.member_id).where(FollowUp.id == follow_up_id))
+    record_audit(session, user_id, action, member_id=member_id,
+                 details={"follow_up": follow_up_id, **details}, now=now)  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# The daily digest: once per office and local day
+# --------------------------------------------------------------------------------------------
+
+
+def claim_digest(
+    session: Session, office_id: int, day: date, now: datetime, *, new: int, overdue: int
+) -> int | None:
+    """Take today's digest of an office before mailing it: the claim's id, or None when it
+    was sent (or is being sent) already today. The row's uniqueness (office, day) settles a
+    job run twice at once; `forget_digest` gives a claim back when the mail could not go."""
+    return session.execute(
+        _insert(session)(DigestSend)
+        .values(office_id=office_id, day=day, sent_at=now, new_count=new, overdue_count=overdue)
+        .on_conflict_do_nothing(index_elements=["office_id", "day"])
+        .returning(DigestSend.id)
+    ).scalar()
+
+
+def forget_digest(session: Session, claim_ids: Iterable[int]) -> None:
+    """Give back digests that were claimed but not sent, so that a later run sends them."""
+    ids = list(claim_ids)
+    if ids:
+        session.execute(DigestSend.__table__.delete().where(DigestSend.id.in_(ids)))
+        session.flush()

@@ -371,10 +371,17 @@ def rounds_progress(session: Session) -> list[dict[str, Any]]:
 
 
 def rounds_trend(
-    session: Session, first, last, flows: Mapping[str, Flow], tz: tzinfo
+    session: Session,
+    first,
+    last,
+    flows: Mapping[str, Flow],
+    tz: tzinfo,
+    *,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """The rounds whose week lies in [first, last], oldest first: for each, its counts, rates
-    and question summaries (means and yes shares), for comparing weeks."""
+    and question summaries (means and yes shares), for comparing weeks; and `follow_ups`, the
+    figures of the follow-ups raised in those weeks (local time), per office."""
     rounds = session.scalars(
         select(Round)
         .where(Round.week >= str(first), Round.week <= str(last))
@@ -384,7 +391,14 @@ def rounds_trend(
     for round_ in rounds:
         full = round_report(session, round_.id, flows, tz)
         items.append({key: full[key] for key in ("round", "counts", "rates", "questions")})
-    return {"weeks": f"{first}..{last}", "rounds": items}
+    period = first.bounds_utc(tz)[0], last.bounds_utc(tz)[1]
+    return {
+        "weeks": f"{first}..{last}",
+        "rounds": items,
+        "follow_ups": follow_up_figures(
+            session, now=now or datetime.now(UTC), raised_from=period[0], raised_before=period[1]
+        ),
+    }
 
 
 def trend_table(trend: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]:

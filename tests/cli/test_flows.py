@@ -286,15 +286,19 @@ COMMENT = "< Nếu muốn góp ý thêm, bấm 1 rồi nói sau tiếng bíp. B�
             ],
         ),
         (
-            keys("1", "8", "7", "1", "2", "2", "9", "1", "5", "r"),  # '5' while recording: ignored
+            # '5' while recording: ignored; the comment raises a follow-up: the contact question
+            keys("1", "8", "7", "1", "2", "2", "9", "1", "5", "r", "1"),
             [
-                "? comment [1 *]",
-                "= comment: 1",
-                "< Xin mời nói sau tiếng bíp. Bấm phím thăng khi xong.",
                 "~ recording comment, up to 60 s",
+                "< Ý kiến của ông bà sẽ được chuyển đến cơ quan có trách nhiệm xem xét. Nếu ông "
+                "bà đồng ý để Sở Nội vụ liên hệ lại về ý kiến này, bấm 1; khi đó cơ quan giải "
+                "quyết sẽ biết họ tên và số điện thoại của ông bà. Nếu không, bấm phím khác.",
+                "? contact_consent [1 *]",
+                "= contact_consent: 1",
                 THANKS,
                 "# complete",
-                f"answers: {{{ALL_ANSWERS}, 'comment': '1'}}; interview: complete",
+                f"answers: {{{ALL_ANSWERS}, 'comment': '1', 'contact_consent': '1'}}; "
+                "interview: complete",
             ],
         ),
         (

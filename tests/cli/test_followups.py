@@ -104,3 +104,37 @@ def test_users_add_office_role(cli, session, monkeypatch):
         refused = cli("users", "add", "other", *args, "--password-stdin", input="x" * 12 + "\n")
         assert refused.exit_code == 2 and message in refused.output
     assert session.scalar(select(User).where(User.username == "other")) is None
+
+
+def test_report_weeks_gives_the_follow_ups_raised_in_those_weeks(cli, session, settings):
+    """By local weeks: Sunday 22/11 23:30 is in W47, Monday 23/11 00:10 (still Sunday in UTC)
+    in W48. Same keys as the round report's, per office."""
+    from tests.factories import local
+
+    mscore = load_flows(settings.flows_dir)["mscore"]
+    round_ = create_round(session)
+    raised = [
+        ("DH", local(2026, 11, 22, 23, 30)),  # W47
+        ("DH", local(2026, 11, 23, 0, 10)),  # W48
+        ("HL", local(2026, 11, 24, 9)),  # W48
+        ("HL", local(2026, 12, 1, 9)),  # W49
+    ]
+    for code, at in raised:
+        member = create_member(session, round_, office_code=code)
+        raise_for_answer(session, mscore, member.id, "overall", "1", at)
+    session.flush()
+
+    def figures(weeks):
+        result = cli("report", "--weeks", weeks, "--format", "json")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)["follow_ups"]
+
+    w47 = figures("2026-W47")
+    assert w47["raised"] == 1 and [o["office_code"] for o in w47["offices"]] == ["DH"]
+    w48 = figures("2026-W48..2026-W49")
+    assert w48["raised"] == 3
+    assert [(o["office_code"], o["raised"], o["open"]) for o in w48["offices"]] == [
+        ("DH", 1, 1), ("HL", 2, 2)]  # fmt: skip
+    round_keys = json.loads(cli("report", str(round_.id)).output)["follow_ups"]
+    assert set(w48) == set(round_keys) and set(w48["offices"][0]) == set(round_keys["offices"][0])
+    assert figures("2026-W40")["raised"] == 0

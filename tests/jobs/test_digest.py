@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import socket
-from datetime import timedelta
+from datetime import date, timedelta
 from email import message_from_bytes, policy
 
 import pytest
+from sqlalchemy import select
 
 from cati.jobs.digest import send_digests
+from cati.models import DigestSend
 from cati.services.flows import load_flows
-from cati.services.follow_ups import raise_for_answer, update_status
+from cati.services.follow_ups import claim_digest, raise_for_answer, update_status
 from tests.conftest import NOW
 from tests.factories import create_member, create_office, create_round
 
@@ -80,3 +82,81 @@ def test_each_office_gets_its_new_and_overdue_follow_ups(runtime, session, smtp_
 
 def test_without_an_smtp_url_nothing_is_mailed(runtime):
     assert send_digests(runtime).key == "digest_off"
+
+
+@pytest.fixture
+def mailing(runtime, session, smtp_server):
+    """DH with an address and one new follow-up; the runtime mailing through the server."""
+    url, inbox = smtp_server
+    runtime = dataclasses.replace(
+        runtime, settings=dataclasses.replace(runtime.settings, smtp_url=url)
+    )
+    mscore = load_flows(runtime.settings.flows_dir)["mscore"]
+    member = create_member(session, create_round(session), office_code="DH")
+    create_office(session, "DH").email = "motcua@dongha.gov.vn"
+    raise_for_answer(session, mscore, member.id, "overall", "1", NOW)
+    session.flush()
+    return runtime, inbox
+
+
+def at(runtime, moment):
+    return dataclasses.replace(runtime, clock=lambda: moment)
+
+
+def test_a_job_run_twice_the_same_day_mails_each_office_once(mailing, session):
+    runtime, inbox = mailing
+    assert send_digests(at(runtime, NOW)).params == {"offices": 1}
+    # later the same local day (Monday 23/11, 22:00 in Vietnam), a second run
+    assert send_digests(at(runtime, NOW + timedelta(hours=12))).params == {"offices": 0}
+    assert len(inbox.messages) == 1
+    [sent] = session.scalars(select(DigestSend)).all()
+    assert (sent.day, sent.new_count, sent.overdue_count) == (date(2026, 11, 23), 1, 0)
+    # the next local day (Tuesday 00:30 in Vietnam, still Monday in UTC): mailed again
+    assert send_digests(at(runtime, NOW + timedelta(hours=14, minutes=30))).params == {
+        "offices": 1}  # fmt: skip
+    assert len(inbox.messages) == 2
+
+
+def test_a_digest_that_could_not_go_is_sent_by_the_next_run(mailing, session):
+    runtime, inbox = mailing
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"smtp://127.0.0.1:{probe.getsockname()[1]}"
+    down = dataclasses.replace(runtime, settings=dataclasses.replace(runtime.settings,
+                               smtp_url=closed))  # fmt: skip
+    with pytest.raises(OSError):
+        send_digests(at(down, NOW))
+    assert session.scalars(select(DigestSend)).all() == []
+    assert send_digests(at(runtime, NOW + timedelta(minutes=5))).params == {"offices": 1}
+    assert len(inbox.messages) == 1
+
+
+def test_two_runs_at_once_claim_an_office_s_digest_once(tmp_path):
+    import threading
+
+    from cati.db import make_engine, make_session_factory
+    from cati.migrate import upgrade
+    from tests.conftest import fresh_database
+
+    with fresh_database(tmp_path) as url:
+        upgrade(url)
+        engines = [make_engine(url), make_engine(url)]
+        with make_session_factory(engines[0]).begin() as session:
+            office_id = create_office(session, "DH").id
+        barrier, claims = threading.Barrier(2), []
+
+        def run(engine):
+            with make_session_factory(engine)() as session:
+                barrier.wait()
+                claims.append(claim_digest(session, office_id, date(2026, 11, 23), NOW,
+                                           new=1, overdue=0))  # fmt: skip
+                session.commit()
+
+        threads = [threading.Thread(target=run, args=(engine,)) for engine in engines]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for engine in engines:
+            engine.dispose()
+    assert sorted(claims, key=lambda c: c is None)[1:] == [None] and claims.count(None) == 1

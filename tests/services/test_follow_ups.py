@@ -197,3 +197,91 @@ def test_figures_per_office(session, mscore):
         ("HL", 1, 1),
     ]
     assert follow_up_figures(session, now=later, round_id=-1)["raised"] == 0
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        (("on_time", "2"), ("on_time", "2"), ["not_on_time"]),  # a duplicated webhook
+        (("on_time", "2"), ("overall", "1"), ["not_on_time", "low_score"]),
+    ],
+    ids=["same answer", "two answers"],
+)
+def test_two_connections_saving_at_once_make_one_follow_up(tmp_path, settings, first, second,
+                                                           expected):  # fmt: skip
+    """Two engines (two web workers): the first raises in a transaction it keeps open; the
+    second raises meanwhile (on PostgreSQL it waits on the unique index, checked in
+    pg_stat_activity; on SQLite on the write lock); then both commit. One follow-up."""
+    import threading
+
+    from cati.db import make_engine, make_session_factory
+    from cati.migrate import upgrade
+    from tests.conftest import fresh_database
+
+    mscore = load_flows(settings.flows_dir)["mscore"]
+    with fresh_database(tmp_path) as url:
+        upgrade(url)
+        engines = [make_engine(url), make_engine(url)]
+        factories = [make_session_factory(engine) for engine in engines]
+        with factories[0].begin() as session:
+            member_id = _create_member(session, create_round(session)).id
+        raised, release, ids, errors = threading.Event(), threading.Event(), [], []
+
+        def save(factory, answer, hold):
+            try:
+                with factory() as session:
+                    ids.append(raise_for_answer(session, mscore, member_id, *answer, NOW))
+                    if hold:
+                        raised.set()
+                        release.wait()
+                    session.commit()
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+                raised.set()
+
+        threads = [
+            threading.Thread(target=save, args=(factories[0], first, True), daemon=True),
+            threading.Thread(target=save, args=(factories[1], second, False), daemon=True),
+        ]
+        waited = None
+        try:
+            threads[0].start()
+            raised.wait()
+            threads[1].start()
+            if engines[0].dialect.name == "postgresql":
+                waited = _second_waits(engines[0], threads[1])
+        finally:
+            release.set()  # never leave the first transaction hanging
+            for thread in threads:
+                thread.join()
+        assert waited is not False, "the second connection never waited on the first"
+        assert errors == []
+        with factories[0]() as session:
+            rows = session.scalars(select(FollowUp)).all()
+            got = reasons(session, rows[0])
+            changes = session.scalar(select(func.count()).select_from(FollowUpChange))
+        for engine in engines:
+            engine.dispose()
+    assert len(rows) == 1 and ids == [rows[0].id] * 2
+    assert got == expected
+    assert changes == 1  # raised once
+
+
+def _second_waits(engine, second) -> bool:
+    """Whether another connection of this database comes to wait on a lock (the first
+    transaction's row) while `second` runs; polled until it does or `second` has ended."""
+    import time
+
+    from sqlalchemy import text
+
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND wait_event_type = 'Lock'"
+    )
+    with engine.connect() as watcher:
+        while second.is_alive():
+            if watcher.execute(query).scalar():
+                return True
+            watcher.rollback()  # a fresh snapshot of pg_stat_activity next time
+            time.sleep(0.005)
+    return False

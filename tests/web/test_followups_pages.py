@@ -129,3 +129,24 @@ def test_no_inline_scripts_or_styles(web, session, raised):
     for path in ("/followups", f"/followups/{dh_id}"):
         html = client.get(path).get_data(as_text=True)
         assert "<script" not in html and "<style" not in html and " style=" not in html
+
+
+@pytest.mark.parametrize(
+    ("status", "note"),
+    [("not_responsible", ""), ("resolved", "Đã kiểm tra, " + "x" * 4000)],
+    ids=["no note", "note too long"],
+)
+def test_a_refused_change_keeps_the_status_picked_and_the_note_typed(
+    web, session, raised, status, note
+):
+    (dh_id, _), _ = raised
+    client, _ = signed_in(web, session, "motcua.dh", "office", "DH")
+    page = client.get(f"/followups/{dh_id}").get_data(as_text=True)
+    assert re.search(r'<option value="in_progress" selected>', page) is None
+    refused = client.post(f"/followups/{dh_id}", data={"csrf_token": token(page),
+                          "status": status, "note": note})  # fmt: skip
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert re.findall(r'<option value="(\w+)" selected>', html) == [status]
+    assert f">{note}</textarea>" in html
+    assert session.get(FollowUp, dh_id).status == "new"

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
-from cati.web.console import views  # noqa: E402,F401  (registers the routes)
+from cati.web.console import callbacks, views  # noqa: E402,F401  (registers the routes)

@@ -27,6 +27,7 @@ from cati.services.console import (
     today_figures,
 )
 from cati.services.flows import load_flows
+from cati.services.follow_ups import callbacks_due, held_callback
 from cati.web.auth.roles import current_user_id, role_required
 from cati.web.console import bp
 from cati.web.i18n import current_language, t
@@ -47,8 +48,13 @@ def queue():
         counts = queue_counts(session, current_user_id(), now, settings.timezone)
         today = today_figures(session, current_user_id(), now, settings.timezone)
         outlook = queue_outlook(session, current_user_id(), now, settings.calling_policy)
+        callbacks = {  # resolved follow-ups to close the loop on, apart from survey cases
+            "due": callbacks_due(session, now),
+            "held": held_callback(session, current_user_id(), now),
+        }
     return render_template(
         "console/queue.html",
+        callbacks=callbacks,
         counts=counts,
         today=today,
         outlook=outlook,

@@ -62,7 +62,9 @@ def index():
 
 @bp.get("/<int:follow_up_id>")
 @role_required(*FOLLOW_UP_ROLES)
-def show(follow_up_id: int, error: str | None = None, note: str = ""):
+def show(follow_up_id: int, error: str | None = None, note: str = "", picked: str = ""):
+    """A follow-up and its history; after a refused change, the status picked and the note
+    typed come back as they were."""
     runtime = get_runtime()
     with runtime.transaction() as session:
         try:
@@ -75,6 +77,7 @@ def show(follow_up_id: int, error: str | None = None, note: str = ""):
         targets=sorted(TRANSITIONS[Status(item.status)], key=STATUSES.index),
         error=error,
         note=note,
+        picked=picked,
         tz=runtime.settings.timezone,
     ), (422 if error else 200)
 
@@ -102,8 +105,9 @@ def update(follow_up_id: int):
         needs_note = status in STATUSES and not note.strip()
         return show(
             follow_up_id,
-            error=t("followups.error.note" if needs_note else "followups.error.transition"),
+            error=t("followups.error.note") if needs_note else t("followups.error.transition"),
             note=note,
+            picked=status,
         )
     flash(t("followups.saved", status=t(f"followups.status.{status}")), "success")
     return redirect(url_for("followups.show", follow_up_id=follow_up_id))

@@ -15,6 +15,11 @@
   var END_OUTCOME = {refused: "refused", not_eligible: "not_eligible", handover: "appointment",
                      complete: "complete"};
   var autoOutcome = null;  // the outcome this script chose (the interviewer's choice wins)
+  // The contact question: shown once the answers raise a follow-up (the keys that raise one,
+  // per question, come from the flow; a comment typed raises one when its question says so).
+  var contact = document.getElementById("contact-consent");
+  var rulesBlock = document.getElementById("follow-up-keys");
+  var followUpKeys = rulesBlock ? JSON.parse(rulesBlock.textContent) : {};
 
   function byId(qid) {
     for (var i = 0; i < questions.length; i++) {
@@ -64,6 +69,21 @@
         el.disabled = notAsked;
       });
     });
+    if (contact) {
+      var raised = false;
+      questions.forEach(function (li, index) {
+        var keys = followUpKeys[li.dataset.qid] || [];
+        if (!asked[index] || !keys.length) { return; }
+        if (li.dataset.type === "record") {
+          var text = li.querySelector("textarea");
+          raised = raised || (keys.indexOf("1") >= 0 && !!text && text.value.trim() !== "");
+        } else {
+          var input = checked(li);
+          raised = raised || (!!input && keys.indexOf(input.value) >= 0);
+        }
+      });
+      contact.hidden = !raised || ended === "refused" || ended === "not_eligible";
+    }
     var wanted = null;
     if (ended) { wanted = END_OUTCOME[ended] || null; }
     else if (current === null || questions[current].dataset.type === "record") {
@@ -86,10 +106,16 @@
     }
   }
 
-  function advance() {
+  function advance(from) {
     var state = refresh();
     if (state.ended && outcome) { outcome.focus(); return; }
     if (state.current !== null) { focusQuestion(state.current); return; }
+    var inContact = contact && from && contact.contains(from);
+    if (contact && !contact.hidden && !inContact &&
+        !contact.querySelector("input[type=radio]:checked")) {
+      contact.querySelector("input[type=radio]").focus();
+      return;
+    }
     if (outcome) { outcome.focus(); }
   }
 
@@ -136,7 +162,7 @@
 
   // A mouse or touch on a choice moves on; arrow keys inside a group do not.
   form.addEventListener("click", function (event) {
-    if (event.target.type === "radio" && event.detail > 0) { advance(); }
+    if (event.target.type === "radio" && event.detail > 0) { advance(event.target); }
   });
 
   form.addEventListener("keydown", function (event) {
@@ -144,7 +170,7 @@
     if (!/^[0-9]$/.test(event.key) || event.ctrlKey || event.altKey || event.metaKey) { return; }
     if (target.tagName === "TEXTAREA" || target.tagName === "SELECT" ||
         (target.tagName === "INPUT" && target.type !== "radio")) { return; }
-    var li = target.closest ? target.closest("li.question") : null;
+    var li = target.closest ? target.closest("li.question, #contact-consent") : null;
     if (!li) {
       var state = refresh();
       if (state.current === null) { return; }
@@ -155,7 +181,12 @@
     if (!input) { return; }
     input.checked = true;
     input.dispatchEvent(new Event("change", {bubbles: true}));
-    advance();
+    advance(input);
+  });
+
+  // A comment typed raises a follow-up as it is typed: show the contact question at once.
+  form.addEventListener("input", function (event) {
+    if (event.target.classList.contains("comment")) { refresh(); }
   });
 
   // Reveal the number in place: the server audits it and answers with the national form.
