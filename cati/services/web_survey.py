@@ -29,7 +29,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cati.domain.dispositions import AttemptOutcome
-from cati.domain.flow import DONT_KNOW, Flow, QuestionType, classify_interview, fill_script
+from cati.domain.flow import (
+    CONTACT_CONSENT,
+    DONT_KNOW,
+    Flow,
+    QuestionType,
+    classify_interview,
+    fill_script,
+)
 from cati.domain.web_links import is_consent, numbered, walk, web_wording
 from cati.models import Answer, Attempt, Member, MemberStatus
 from cati.services.interviews import finish_interview
@@ -123,7 +130,8 @@ def question_screen(
     (they read better than the IVR's "press 1"), the citizen addressed as ông/bà; `labels`
     gives the page's words for yes, no and declining."""
     language = _language(flow, language)
-    question = flow.question(question_id)
+    contact = question_id == CONTACT_CONSENT
+    question = flow.contact_consent if contact else flow.question(question_id)
     script = _words(question.script, language)
     if script:
         text = fill_script(script, {**context, "interviewer": ""})
@@ -152,7 +160,9 @@ def question_screen(
         consent=consent,
         number=order.index(question.id) + 1 if question.id in order else None,
         total=len(order),
-        dont_know=question.type is not QuestionType.RECORD and DONT_KNOW in question.keys,
+        dont_know=not contact
+        and question.type is not QuestionType.RECORD
+        and DONT_KNOW in question.keys,
         low=_words(question.low, language),
         high=_words(question.high, language),
     )
@@ -182,6 +192,10 @@ def screen(
     title = _words(flow.title, _language(flow, language)) or ""
     saved = _saved(session, member.id)
     path, run = walk(flow, *_split(saved))
+    if run.asking_contact:
+        # The questions are done (a complete): the optional contact question comes last.
+        shown = question_screen(flow, CONTACT_CONSENT, context, language, labels)
+        return Screen("question", question=shown, back=None, context=context, title=title)
     if run.outcome is not None or member.status == MemberStatus.FINAL.value:
         outcome = run.outcome.value if run.outcome is not None else "closed"
         return Screen("done", outcome=outcome, context=context, title=title)
@@ -227,6 +241,21 @@ def answer(
         return Result("unavailable")
     saved = _saved(session, member.id)
     path, run = walk(flow, *_split(saved))
+    if run.asking_contact and question_id == CONTACT_CONSENT:
+        # After the complete: 1 (yes) lets the Sở contact them about what they reported,
+        # 2 is no; saved as the IVR saves it, onto the member's follow-up.
+        if value not in ("1", "2"):
+            return Result("invalid", error="choose")
+        attempt = session.scalar(  # the visit that completed the questions
+            select(Attempt)
+            .where(Attempt.member_id == member.id, Attempt.mode == WEB)
+            .order_by(Attempt.id.desc())
+            .limit(1)
+        ) or _visit(session, member.id, now, _language(flow, language))
+        save_answer(session, member.id, attempt.id, CONTACT_CONSENT, value, now, exists=False,
+                    flow=flow)  # fmt: skip
+        session.flush()
+        return Result("saved")
     if run.outcome is not None or member.status == MemberStatus.FINAL.value:
         return Result("done")
     if member.status == MemberStatus.IN_PROGRESS.value:

@@ -76,7 +76,11 @@ def test_a_citizen_completes_the_survey_on_a_phone(chromium, live_server, link):
     assert page.get_by_test_id("survey-progress").inner_text() == "Câu 7/7"
     page.locator("#comment").fill("Cán bộ rất nhiệt tình.")
     shot(page, "survey-comment", 390)
-    page.get_by_test_id("survey-next").tap()
+    go_on(page)
+    # A comment is followed up: the last question asks whether the Sở may contact them.
+    assert "Câu" not in page.get_by_test_id("survey-progress").inner_text()  # not numbered
+    shot(page, "survey-contact", 390)
+    answer(page, "contact_consent", "2")
     page.get_by_test_id("survey-done").wait_for()
     shot(page, "survey-done", 390)
     assert member_of(live_server, member_id)[:3] == ("final", "1.1", [("web", "complete")])
@@ -127,7 +131,8 @@ def test_the_whole_survey_without_javascript(chromium, live_server, link):
     for question, key in ANSWERS:
         answer(page, question, key)
     page.locator("#comment").fill("Không có")
-    page.get_by_test_id("survey-next").tap()
+    go_on(page)
+    answer(page, "contact_consent", "1")  # without JavaScript too
     page.get_by_test_id("survey-done").wait_for()
     assert member_of(live_server, member_id)[:2] == ("final", "1.1")
     context.close()

@@ -73,6 +73,11 @@ def test_a_whole_survey_completes_as_1_1_with_a_web_attempt(client, web, session
     assert "Câu 1/7" in page and "Ông/Bà đánh giá thái độ" in page
     response = answer_all(client, token, ALL[1:], comment="Nên có thêm ghế chờ")
     assert response.status_code == 303
+    # A comment raises a follow-up: the contact question comes last, then the thank-you page.
+    contact = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="answer-contact_consent"' in contact and "Sở Nội vụ" in contact
+    response = post(client, token, "contact_consent", "1")
+    assert response.status_code == 303
     done = client.get(response.headers["Location"]).get_data(as_text=True)
     assert 'data-testid="survey-done"' in done
     session.expire_all()
@@ -89,6 +94,25 @@ def test_a_whole_survey_completes_as_1_1_with_a_web_attempt(client, web, session
         .where(FollowUp.member_id == member.id)
     ).all()
     assert reasons == ["comment"]
+    # the citizen agreed to be contacted, on the visit that completed the survey
+    assert session.scalar(select(FollowUp.contact_allowed).where(FollowUp.member_id == member.id))
+    assert session.scalar(select(func.count()).select_from(Attempt)) == 1
+
+
+def test_the_contact_question_declined_or_left_keeps_the_complete(client, web, session):
+    member, token = web
+    answer_all(client, token, comment="Phải chờ lâu")
+    session.expire_all()
+    assert session.get(Member, member.id).disposition == "1.1"  # left here: still a complete
+    page = client.get(f"/s/{token}").get_data(as_text=True)
+    assert 'data-testid="answer-contact_consent"' in page and "Không rõ" not in page
+    assert post(client, token, "contact_consent", "0").status_code == 422  # yes or no only
+    assert post(client, token, "contact_consent", "2").status_code == 303
+    allowed = select(FollowUp.contact_allowed).where(FollowUp.member_id == member.id)
+    assert session.scalar(allowed) is False
+    before = dump(session)
+    post_to(client, token, "contact_consent", "1", page)  # asked once: a second changes nothing
+    assert dump(session) == before
 
 
 def test_after_the_last_page_the_link_shows_only_it_and_changes_nothing(client, web, session):
