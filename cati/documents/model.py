@@ -304,13 +304,15 @@ def response(report: Mapping[str, Any], o: Options) -> dict:
     }
 
 
-def follow_ups(report: Mapping[str, Any], o: Options) -> list[dict] | None:
-    """The follow-ups' figures, when the round raised any."""
+def follow_ups(report: Mapping[str, Any], o: Options) -> dict[str, Any] | None:
+    """The follow-ups' figures, when the round (or the weeks) raised any: the totals, and per
+    office raised, open, overdue, the share handled on time (Decision 766 indicator 5.2) and
+    the share of citizens called back who were satisfied (5.3)."""
     figures = report.get("follow_ups")
     if not figures or not figures.get("raised"):
         return None
     lang = o.language
-    return [
+    totals = [
         {"label": word("fu_raised", lang), "value": _i(figures["raised"], o)},
         {"label": word("fu_open", lang), "value": _i(figures["open"], o)},
         {"label": word("fu_overdue", lang), "value": _i(figures["overdue"], o)},
@@ -322,6 +324,24 @@ def follow_ups(report: Mapping[str, Any], o: Options) -> list[dict] | None:
         },
         {"label": word("fu_satisfied_share", lang), "value": _p(figures["satisfied_share"], o)},
     ]
+    columns = [word(key, lang) for key in ("fu_raised", "fu_open", "fu_overdue",
+                                            "fu_on_time_share", "fu_satisfied_share")]  # fmt: skip
+    offices = [
+        {
+            "name": office["office_name"] or word("fu_no_office", lang),
+            "values": [
+                _i(office["raised"], o),
+                _i(office["open"], o),
+                _i(office["overdue"], o),
+                _p(office["on_time_share"], o),
+                _p(office["satisfied_share"], o),
+            ],
+            "overdue": bool(office["overdue"]),
+        }
+        for office in figures.get("offices", [])
+        if office.get("raised")
+    ]
+    return {"totals": totals, "columns": columns, "offices": offices}
 
 
 def _satisfied_from(questions: list[Question]) -> str:

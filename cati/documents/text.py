@@ -95,6 +95,14 @@ def _round(doc: Mapping[str, Any], lang: str) -> list[str]:
     lines += [f"  ▲ {i['office']}: {'; '.join(i['flags'])}" for i in items] or [
         f"  {word('no_warnings', lang)}"
     ]
+    follow_ups = doc.get("follow_ups")
+    if follow_ups:
+        lines += ["", f"== {word('follow_ups', lang)}"]
+        lines.append("  " + " · ".join(f"{i['label']} {i['value']}" for i in follow_ups["totals"]))
+        rows = [[row["name"], *row["values"]] for row in follow_ups["offices"]]
+        header = [word("fu_office", lang), *follow_ups["columns"]]
+        lines += ["  " + line for line in table(header, rows, numeric_from=1)]
+        lines.append(f"  {word('fu_note', lang)}")
     return lines
 
 

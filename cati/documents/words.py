@@ -122,6 +122,14 @@ WORDS: dict[str, dict[str, str]] = {
     "fu_on_time_share": {"vi": "Tỷ lệ xử lý đúng hạn", "en": "Closed on time"},
     "fu_satisfied_share": {"vi": "Tỷ lệ hài lòng khi gọi lại", "en": "Satisfied when called back"},
     "fu_median_days": {"vi": "Số ngày xử lý (trung vị)", "en": "Median days to close"},
+    "fu_no_office": {"vi": "(chưa rõ cơ quan)", "en": "(office unknown)"},
+    "fu_office": {"vi": "Cơ quan", "en": "Office"},
+    "fu_note": {
+        "vi": "Tỷ lệ xử lý đúng hạn và tỷ lệ hài lòng khi gọi lại là chỉ số 5.2 và 5.3 của "
+        "Quyết định 766/QĐ-TTg; thời hạn tính theo ngày làm việc.",
+        "en": "Closed on time and satisfied when called back are indicators 5.2 and 5.3 of "
+        "Decision 766; deadlines count working days.",
+    },
     "weeks": {"vi": "Tuần", "en": "Week"},
     "trend_table": {"vi": "Số liệu từng tuần", "en": "Week by week"},
     "trend_charts": {"vi": "Diễn biến qua các tuần", "en": "Across the weeks"},

@@ -82,3 +82,38 @@ def test_without_an_overall_question_offices_rank_on_the_average_of_the_scales()
     questions = [model.Question("a", "A", "scale", {}), model.Question("b", "B", "scale", {})]
     rows = model.ranked_offices(report, questions, model.Options())
     assert [(r["code"], r["value"]) for r in rows] == [("Y", 7.5), ("X", 7.0)]
+
+
+def test_follow_ups_are_given_in_all_and_per_office_with_indicators_5_2_and_5_3():
+    office = {"raised": 2, "open": 1, "overdue": 1, "closed": 1, "on_time_share": 1.0,
+              "satisfied_share": None, "median_days_to_close": 2.0}  # fmt: skip
+    report = {"follow_ups": {**office, "offices": [
+        {"office_code": "DH", "office_name": "UBND thành phố Đông Hà", **office},
+        {"office_code": "GL", "office_name": "UBND huyện Gio Linh", **office, "raised": 0},
+    ]}}  # fmt: skip
+    figures = model.follow_ups(report, model.Options())
+    assert [(i["label"], i["value"]) for i in figures["totals"]][:5] == [
+        ("Phản ánh phát sinh", "2"), ("Đang xử lý", "1"), ("Quá hạn", "1"), ("Đã đóng", "1"),
+        ("Tỷ lệ xử lý đúng hạn", "100,0\u00a0%"),
+    ]  # fmt: skip
+    # Offices that raised none are left out; a share without a denominator is a dash.
+    assert figures["offices"] == [
+        {"name": "UBND thành phố Đông Hà", "values": ["2", "1", "1", "100,0\u00a0%", "–"],
+         "overdue": True},
+    ]  # fmt: skip
+    assert model.follow_ups({"follow_ups": {**office, "raised": 0}}, model.Options()) is None
+
+
+def test_the_text_summary_lists_the_follow_ups_per_office(doc):
+    from cati.documents.text import render
+
+    assert "Xử lý phản ánh" not in render(doc)  # none raised
+    office = {"raised": 3, "open": 0, "overdue": 0, "closed": 3, "on_time_share": 2 / 3,
+              "satisfied_share": 0.5, "median_days_to_close": 4.0}  # fmt: skip
+    report = {"follow_ups": {**office, "offices": [{"office_name": DONG_HA, **office}]}}
+    text = render({**doc, "follow_ups": model.follow_ups(report, model.Options())})
+    section = text.split("== Xử lý phản ánh")[1]
+    assert "Phản ánh phát sinh 3" in section and "Tỷ lệ xử lý đúng hạn 66,7 %" in section
+    row = next(line for line in section.splitlines() if DONG_HA in line)
+    assert row.split()[-7:] == ["3", "0", "0", "66,7", "%", "50,0", "%"]
+    assert "5.2 và 5.3" in section

@@ -105,6 +105,28 @@ def test_the_round_page_shows_every_question_and_the_satisfied_share(web, sessio
     assert "Thái độ cán bộ" in page and "Nộp tiền không có biên lai" in page
 
 
+def test_the_round_page_shows_the_follow_ups_per_office(web, session, settings):
+    from cati.models import Member, Office
+    from cati.services.flows import load_flows
+    from cati.services.follow_ups import raise_for_answer
+
+    round_ = populate(session)
+    client = signed_in(web, session, "minh", "manager")
+    assert 'data-testid="follow-ups"' not in page_of(client, f"/dashboard/rounds/{round_.id}")
+    flow = load_flows(settings.flows_dir)["mscore"]
+    gio_linh = session.scalar(
+        select(Member.id).join(Office, Office.id == Member.office_id).where(Office.code == "GL")
+    )
+    raise_for_answer(session, flow, gio_linh, "paid_without_receipt", "1", NOW)
+    session.flush()
+    page = page_of(client, f"/dashboard/rounds/{round_.id}")
+    assert 'data-testid="follow-ups"' in page and "Phản ánh cần cơ quan xử lý" in page
+    row = re.search(r'data-testid="follow-ups-GL">(.*?)</tr>', page, re.S)[1]
+    assert "UBND huyện Gio Linh" in row
+    assert re.findall(r'<td class="num[^"]*">([^<]*)</td>', row) == ["1", "1", "0", "–", "–"]
+    assert "5.2 và 5.3" in page and 'href="/followups"' in page
+
+
 def test_offices_are_ranked_low_n_greyed_never_flagged_not_ranked(web, session):
     round_ = populate(session)
     client = signed_in(web, session, "minh", "manager")
