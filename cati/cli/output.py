@@ -79,3 +79,12 @@ def written_atomically(output: Path, *, encoding: str | None = None) -> Iterator
             handle = temporary.open("w", encoding=encoding, newline="")
         with handle:
             yield handle
+
+
+def echo_or_write(text: str, output: Path | None) -> None:
+    """Text to standard output, or to `output` in UTF-8, whole or not at all."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    with written_atomically(output, encoding="utf-8") as handle:
+        handle.write(text)

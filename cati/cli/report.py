@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from cati.cli.common import get_runtime
-from cati.cli.output import check_output, fail, written_atomically
+from cati.cli.output import check_output, echo_or_write, fail, written_atomically
 from cati.domain.flow import Flow, FlowError
 from cati.domain.weeks import IsoWeek
 from cati.services.flows import load_flows
@@ -102,11 +102,7 @@ def report(
         return
     if fmt == "json":
         text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-        if output is None:
-            click.echo(text, nl=False)
-        else:
-            with written_atomically(output, encoding="utf-8") as handle:
-                handle.write(text)
+        echo_or_write(text, output)
         return
     from cati.services.reports import report_table
 
@@ -167,11 +163,7 @@ def _write_document(fmt: str, doc, output: Path | None) -> None:
         from cati.documents.text import render
 
         text = render(doc)
-        if output is None:
-            click.echo(text, nl=False)
-        else:
-            with written_atomically(output, encoding="utf-8") as handle:
-                handle.write(text)
+        echo_or_write(text, output)
         return
     from cati.documents.pdf import render
 

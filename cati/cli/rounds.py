@@ -192,7 +192,13 @@ def rounds_links(round_id: int, fmt: str, output: Path | None) -> None:
     that it is voluntary, the link as a QR code and in letters, and the hotline
     (CATI_HOTLINE); no phone number, and no name beyond the addressee line.
     """
-    from cati.cli.output import check_output, fail, stdout_is_terminal, written_atomically
+    from cati.cli.output import (
+        check_output,
+        echo_or_write,
+        fail,
+        stdout_is_terminal,
+        written_atomically,
+    )
     from cati.services.web_links import LinkKeyError, list_links
 
     if fmt == "pdf" and output is None and stdout_is_terminal():
@@ -228,11 +234,7 @@ def rounds_links(round_id: int, fmt: str, output: Path | None) -> None:
             for x in links]  # fmt: skip
     if fmt == "json":
         text = json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
-        if output is None:
-            click.echo(text, nl=False)
-        else:
-            with written_atomically(output, encoding="utf-8") as handle:
-                handle.write(text)
+        echo_or_write(text, output)
         return
     columns = ["dossier_code", "office_code", "url"]
     values = [[row[c] for c in columns] for row in rows]

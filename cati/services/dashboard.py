@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from cati.domain.flow import Flow, QuestionType
 from cati.domain.weeks import IsoWeek
 from cati.models import Answer, Case, Member, Office, Round
-from cati.services.reports import round_report
+from cati.services.reports import round_report, rounds_of_weeks
 
 MAX_COMMENTS = 200
 
@@ -98,13 +98,8 @@ def trend_rounds(
     """The rounds of the weeks [first, last], oldest first, each with its report's round,
     counts, rates and questions (as `rounds_trend`), its offices' figures and the end of its
     calling period: a question followed week by week, for the province and each office."""
-    rounds = session.scalars(
-        select(Round)
-        .where(Round.week >= str(first), Round.week <= str(last))
-        .order_by(Round.week, Round.flow)
-    ).all()
     items = []
-    for round_ in rounds:
+    for round_ in rounds_of_weeks(session, first, last):
         report = round_report(session, round_.id, flows, tz)
         items.append(
             {

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from cati.domain.dispositions import AttemptOutcome, is_human_contact
 from cati.domain.flow import Flow
 from cati.domain.reports import counts_of, question_summary, rates_of
+from cati.domain.weeks import IsoWeek
 from cati.models import Answer, Attempt, Case, Member, Office, Round, User
 from cati.services.follow_ups import follow_up_figures
 
@@ -370,6 +371,15 @@ def rounds_progress(session: Session) -> list[dict[str, Any]]:
     ]
 
 
+def rounds_of_weeks(session: Session, first: IsoWeek, last: IsoWeek) -> list[Round]:
+    """The rounds whose week lies in [first, last], oldest first."""
+    return session.scalars(
+        select(Round)
+        .where(Round.week >= str(first), Round.week <= str(last))
+        .order_by(Round.week, Round.flow)
+    ).all()
+
+
 def rounds_trend(
     session: Session,
     first,
@@ -382,13 +392,8 @@ def rounds_trend(
     """The rounds whose week lies in [first, last], oldest first: for each, its counts, rates
     and question summaries (means and yes shares), for comparing weeks; and `follow_ups`, the
     figures of the follow-ups raised in those weeks (local time), per office."""
-    rounds = session.scalars(
-        select(Round)
-        .where(Round.week >= str(first), Round.week <= str(last))
-        .order_by(Round.week, Round.flow)
-    ).all()
     items = []
-    for round_ in rounds:
+    for round_ in rounds_of_weeks(session, first, last):
         full = round_report(session, round_.id, flows, tz)
         items.append({key: full[key] for key in ("round", "counts", "rates", "questions")})
     period = first.bounds_utc(tz)[0], last.bounds_utc(tz)[1]
