@@ -226,6 +226,8 @@ class CounterScreen:
     back: str | None = None
     reason_for: str | None = None
     context: dict[str, str] = field(default_factory=dict)
+    title: str = ""
+    outcome: str | None = None
 
 
 def rating_screen(

@@ -128,6 +128,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     from cati.web.health import bp as health_bp
     from cati.web.ivr import bp as ivr_bp
     from cati.web.survey import bp as survey_bp
+    from cati.web.counter import bp as counter_bp
 
     @app.before_request
     def refuse_oversize_bodies():
@@ -141,6 +142,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     csrf.exempt(api_bp)
     csrf.exempt(ivr_bp)
     csrf.exempt(survey_bp)  # checks its forms itself, answering with the question again
+    csrf.exempt(counter_bp)  # the same
     app.register_blueprint(api_bp)
     app.register_blueprint(ivr_bp)
     app.register_blueprint(console_bp)
@@ -149,6 +151,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     app.register_blueprint(followups_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(survey_bp)
+    app.register_blueprint(counter_bp)
     i18n.init_app(app)
     formats.init_app(app)
     nav.init_app(app)
