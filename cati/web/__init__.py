@@ -123,12 +123,12 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     from cati.web.api import bp as api_bp
     from cati.web.auth import init_app as init_auth
     from cati.web.console import bp as console_bp
+    from cati.web.counter import bp as counter_bp
     from cati.web.dashboard import bp as dashboard_bp
     from cati.web.followups import bp as followups_bp
     from cati.web.health import bp as health_bp
     from cati.web.ivr import bp as ivr_bp
     from cati.web.survey import bp as survey_bp
-    from cati.web.counter import bp as counter_bp
 
     @app.before_request
     def refuse_oversize_bodies():

@@ -64,7 +64,7 @@ def test_a_kiosk_rating_runs_the_flow_without_the_consent_question(client, kiosk
     assert start(client, kiosk, officer="Lê Văn Cường").status_code == 303
     html = client.get(kiosk).get_data(as_text=True)
     assert 'data-testid="answer-staff_attitude"' in html and "Câu 1/7" in html
-    assert 'data-testid="counter-stop"' in html and "data-reset-after=\"30\"" in html
+    assert 'data-testid="counter-stop"' in html and 'data-reset-after="30"' in html
     assert '<meta http-equiv="refresh" content="30;url=' in html
     for question, key in ANSWERS:
         assert post(client, kiosk, question, key).status_code == 303

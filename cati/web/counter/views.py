@@ -172,7 +172,7 @@ def _start(mode: str, token: str):
 
 
 def _stop(mode: str, token: str):
-    """"Kết thúc": the citizen stops; what was answered stays, as a partial rating."""
+    """ "Kết thúc": the citizen stops; what was answered stays, as a partial rating."""
     session.pop(_key(mode, token), None)
     runtime = get_runtime()
     with runtime.transaction() as db:
