@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 
 from cati.domain.web_links import token_hash
 from cati.models import CounterRating, Kiosk, OfficeQr
@@ -76,3 +77,41 @@ def test_accept_a_flagged_rating(cli, session):
     assert rating.accepted_by == "lan"
     assert json.loads(cli("kiosks", "flagged", "--json").stdout) == []
     assert cli("kiosks", "accept", "999").exit_code == 2
+
+
+def test_report_weeks_gains_self_selected_apart_from_the_rates(cli, session, runtime):
+    from cati.services.counter import add_kiosk, answer_rating, start_rating
+    from cati.services.flows import find_flow
+
+    flow = find_flow("mscore", runtime.settings.flows_dir)
+    office = create_office(session, "DH")
+    kiosk, _ = add_kiosk(session, "DH", None, NOW)
+    at = NOW.replace(hour=3)  # 10:00 local, a weekday of 2026-W50
+    scores = ["9", "8", "2"]
+    for i, score in enumerate(scores):
+        when = at + timedelta(minutes=30 * i)
+        rating = start_rating(session, flow, office_id=office.id, kiosk_id=kiosk.id,
+                              mode="kiosk", language="vi", now=when)  # fmt: skip
+        answer_rating(session, flow, rating, question_id="staff_attitude", value=score,
+                      text=None, now=rating.started_at, settings=runtime.settings)  # fmt: skip
+    night = start_rating(session, flow, office_id=office.id, kiosk_id=None, mode="qr",
+                         language="vi", now=NOW.replace(hour=15))  # 22:00 local  # fmt: skip
+    answer_rating(session, flow, night, question_id="staff_attitude", value="9", text=None,
+                  now=night.started_at, settings=runtime.settings)  # fmt: skip
+    week = NOW.astimezone(runtime.settings.timezone).strftime("%G-W%V")
+    result = cli("report", "--weeks", f"{week}..{week}", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    rows = {(r["office_code"], r["mode"]): r for r in data["self_selected"]}
+    kiosk_row, qr_row = rows[("DH", "kiosk")], rows[("DH", "qr")]
+    assert (kiosk_row["n"], kiosk_row["flagged"]) == (3, 0)
+    staff = kiosk_row["questions"]["staff_attitude"]
+    assert staff["n"] == 3 and staff["satisfied"] == 2 and staff["satisfied_from"] == 7
+    assert staff["mean"] == round(19 / 3, 4)
+    assert "consent" not in kiosk_row["questions"]
+    assert (qr_row["n"], qr_row["flagged"]) == (0, 1)  # outside opening hours: left out
+    assert cli("kiosks", "accept", str(night.id)).exit_code == 0
+    again = json.loads(cli("report", "--weeks", f"{week}..{week}", "--format", "json").stdout)
+    qr_row = {(r["office_code"], r["mode"]): r for r in again["self_selected"]}[("DH", "qr")]
+    assert (qr_row["n"], qr_row["accepted"]) == (1, 1)
+    assert "self_selected" not in json.dumps(again["rounds"])
