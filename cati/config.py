@@ -29,6 +29,12 @@ from cati.domain.calling import (
     parse_calling_hours,
     parse_holidays,
 )
+from cati.domain.counter import (
+    DEFAULT_HOURS,
+    DEFAULT_OPENING_HOURS,
+    OpeningHours,
+    parse_opening_hours,
+)
 from cati.domain.follow_ups import DeadlinePolicy
 
 log = logging.getLogger(__name__)
@@ -95,6 +101,12 @@ class Settings:
     web_then: str = "ivr"  # ivr | interviewer: who calls them after that
     hotline: str | None = None  # the number printed on the slips (default: CATI_CALLER_ID)
     organisation: str = "Sở Nội vụ"  # who runs the survey, named on the slips
+    # Counter ratings (issue 15): kiosks at the desk and the offices' QR codes
+    counter_flow: str = "mscore"  # the questionnaire they run
+    counter_burst: int = 5  # more than this many ratings …
+    counter_burst_minutes: int = 2  # … within this many minutes, at one kiosk or QR code
+    opening_hours: OpeningHours = DEFAULT_HOURS  # local time
+    kiosk_reset_s: int = 30  # the kiosk returns to its welcome screen after this long
 
     @property
     def follow_up_deadlines(self) -> DeadlinePolicy:
@@ -172,6 +184,11 @@ class Settings:
             web_then=_choice(env, "CATI_WEB_THEN", ("ivr", "interviewer")),
             hotline=_hotline(env),
             organisation=" ".join(env.get("CATI_ORGANISATION", "").split()) or cls.organisation,
+            counter_flow=env.get("CATI_COUNTER_FLOW", "").strip() or cls.counter_flow,
+            counter_burst=_int(env, "CATI_COUNTER_BURST", 5, minimum=1),
+            counter_burst_minutes=_int(env, "CATI_COUNTER_BURST_MINUTES", 2, minimum=1),
+            opening_hours=_opening_hours(env),
+            kiosk_reset_s=_int(env, "CATI_KIOSK_RESET_S", 30, minimum=1),
         )
         # Members' numbers are what keeps a citizen from being surveyed again too soon:
         # they must outlive the re-survey window (counted from a round's week; the round
@@ -412,6 +429,14 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     if raw in ("1", "true", "yes", "on"):
         return True
     raise SettingsError(f"{name}: expected 1 or 0, got {raw!r}")
+
+
+def _opening_hours(env: Mapping[str, str]) -> OpeningHours:
+    raw = env.get("CATI_OPENING_HOURS", "").strip() or DEFAULT_OPENING_HOURS
+    try:
+        return parse_opening_hours(raw)
+    except ValueError as exc:
+        raise SettingsError(f"CATI_OPENING_HOURS: {exc}") from None
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:

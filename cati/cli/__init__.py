@@ -9,6 +9,7 @@ from cati.cli.common import get_runtime
 from cati.cli.dial import dial, reap, simulate
 from cati.cli.flows import flows
 from cati.cli.followups import followups, offices
+from cati.cli.kiosks import kiosks
 from cati.cli.members import members
 from cati.cli.optout import optout
 from cati.cli.report import export, report
@@ -98,6 +99,7 @@ main.add_command(dial)
 main.add_command(export)
 main.add_command(flows)
 main.add_command(followups)
+main.add_command(kiosks)
 main.add_command(members)
 main.add_command(offices)
 main.add_command(optout)

@@ -52,7 +52,9 @@ def report(
     officer, mode and interviewer. Rates whose denominator is 0 are null.
 
     With --weeks instead of ROUND_ID: the rounds of those weeks side by side (a trend), and
-    in JSON the follow-ups raised in those weeks (`follow_ups`, per office).
+    in JSON the follow-ups raised in those weeks (`follow_ups`, per office) and the counter
+    ratings of those weeks (`self_selected`, per office and mode: kiosk or qr; flagged ones
+    left out unless accepted), which are self-selected and never in the AAPOR rates.
     In CSV and xlsx, text that a spreadsheet would run as a formula is written as text.
     text and pdf rank the offices, grey figures from fewer than CATI_REPORT_MIN_N answers
     and flag the offices past the CATI_WARN_* thresholds."""
@@ -70,6 +72,13 @@ def report(
         if weeks is not None:
             first, last = _week_range(weeks)
             data = rounds_trend(session, first, last, flows, settings.timezone, now=runtime.clock())
+            if fmt == "json":  # counter ratings: self-selected, apart from the rounds' rates
+                from cati.services.counter import self_selected
+
+                tz = settings.timezone
+                period = first.bounds_utc(tz)[0], last.bounds_utc(tz)[1]
+                counter_flow = flows.get(settings.counter_flow)
+                data["self_selected"] = self_selected(session, counter_flow, *period)
             _check_flows(
                 ((r["round"]["id"], r["round"]["flow"]) for r in data["rounds"]),
                 flows,

@@ -2,6 +2,7 @@
 
 from cati.models.calls import Answer, Attempt, CallEvent, HotlineMessage
 from cati.models.cases import Case, Office, OptOut
+from cati.models.counter import CounterAnswer, CounterRating, Kiosk, OfficeQr
 from cati.models.follow_ups import DigestSend, FollowUp, FollowUpChange, FollowUpReason
 from cati.models.rounds import Member, MemberStatus, Round, RoundOffice, RoundStatus
 from cati.models.scheduler import SchedulerJob, SchedulerNode
@@ -14,14 +15,18 @@ __all__ = [
     "AuditEvent",
     "CallEvent",
     "Case",
+    "CounterAnswer",
+    "CounterRating",
     "DigestSend",
     "FollowUp",
     "FollowUpChange",
     "FollowUpReason",
     "HotlineMessage",
+    "Kiosk",
     "Member",
     "MemberStatus",
     "Office",
+    "OfficeQr",
     "OptOut",
     "Role",
     "Round",

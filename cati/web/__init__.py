@@ -123,6 +123,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     from cati.web.api import bp as api_bp
     from cati.web.auth import init_app as init_auth
     from cati.web.console import bp as console_bp
+    from cati.web.counter import bp as counter_bp
     from cati.web.dashboard import bp as dashboard_bp
     from cati.web.followups import bp as followups_bp
     from cati.web.health import bp as health_bp
@@ -141,6 +142,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     csrf.exempt(api_bp)
     csrf.exempt(ivr_bp)
     csrf.exempt(survey_bp)  # checks its forms itself, answering with the question again
+    csrf.exempt(counter_bp)  # the same
     app.register_blueprint(api_bp)
     app.register_blueprint(ivr_bp)
     app.register_blueprint(console_bp)
@@ -149,6 +151,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     app.register_blueprint(followups_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(survey_bp)
+    app.register_blueprint(counter_bp)
     i18n.init_app(app)
     formats.init_app(app)
     nav.init_app(app)
