@@ -1,6 +1,6 @@
 """counter ratings: kiosks at the desk, offices' QR codes, ratings and their answers
 
-Revision ID: 0014
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-07 16:40:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import cati.db
 
-revision: str = "0014"
+revision: str = "0013"
 down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
