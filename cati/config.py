@@ -95,6 +95,8 @@ class Settings:
     web_then: str = "ivr"  # ivr | interviewer: who calls them after that
     hotline: str | None = None  # the number printed on the slips (default: CATI_CALLER_ID)
     organisation: str = "Sở Nội vụ"  # who runs the survey, named on the slips
+    sms: bool = False  # CATI_SMS=1: each web member gets one invitation SMS in calling hours
+    sms_sender: str | None = None  # the registered brand name the SMS comes from
 
     @property
     def follow_up_deadlines(self) -> DeadlinePolicy:
@@ -172,7 +174,13 @@ class Settings:
             web_then=_choice(env, "CATI_WEB_THEN", ("ivr", "interviewer")),
             hotline=_hotline(env),
             organisation=" ".join(env.get("CATI_ORGANISATION", "").split()) or cls.organisation,
+            sms=_flag(env, "CATI_SMS"),
+            sms_sender=_sms_sender(env),
         )
+        if settings.sms and settings.sms_sender is None:
+            raise SettingsError(
+                "CATI_SMS=1 needs CATI_SMS_SENDER, the registered brand name the SMS come from"
+            )
         # Members' numbers are what keeps a citizen from being surveyed again too soon:
         # they must outlive the re-survey window (counted from a round's week; the round
         # closes CATI_ROUND_CALLING_DAYS after the week, and erasure counts from then).
@@ -401,6 +409,20 @@ def _hotline(env: Mapping[str, str]) -> str | None:
     if raw and not re.fullmatch(r"\+?[0-9][0-9 .]{2,19}", raw):
         raise SettingsError(
             f"CATI_HOTLINE: not a phone number like 1900 1234 or 0233 385 2123: {raw!r}"
+        )
+    return raw or None
+
+
+def _sms_sender(env: Mapping[str, str]) -> str | None:
+    """CATI_SMS_SENDER: a brand name of at most 11 letters, digits and spaces (an alphanumeric
+    sender ID, with at least one letter), as registered with the carriers."""
+    raw = env.get("CATI_SMS_SENDER", "").strip()
+    if raw and not (
+        len(raw) <= 11 and re.fullmatch(r"[A-Za-z0-9 ]+", raw) and re.search(r"[A-Za-z]", raw)
+    ):
+        raise SettingsError(
+            "CATI_SMS_SENDER: a registered brand name of at most 11 letters, digits and spaces "
+            f"(no accents), like SONOIVU QT: {raw!r}"
         )
     return raw or None
 
