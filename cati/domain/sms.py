@@ -109,3 +109,13 @@ def invitation_sms(organisation: str, office_name: str, office_code: str, url: s
             if length is not None and length <= MAX_LENGTH:
                 return text
     return check_sms(text)  # raises, saying why
+
+
+OPT_OUT_REPLIES = frozenset({"TC", "TU CHOI", "STOP"})
+
+
+def is_opt_out_reply(body: str) -> bool:
+    """A reply that declines: `TC`, `TU CHOI` or `STOP`, whatever the case and accents
+    ("Từ chối"), with spaces and punctuation around or between the words ignored."""
+    words = re.findall(r"[A-Z0-9]+", unaccent(body or "").upper())
+    return " ".join(words) in OPT_OUT_REPLIES

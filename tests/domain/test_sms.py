@@ -11,6 +11,7 @@ from cati.domain.sms import (
     check_sms,
     gsm7_length,
     invitation_sms,
+    is_opt_out_reply,
     short_office_names,
     unaccent,
 )
@@ -126,3 +127,29 @@ def test_the_fullest_wording_when_it_fits():
 def test_an_invitation_that_cannot_fit_is_refused(organisation, url, hotline, error):
     with pytest.raises(SmsTextError, match=error):
         invitation_sms(organisation, "UBND xã Hải An", "HA", url, hotline)
+
+
+@pytest.mark.parametrize(
+    ("body", "declines"),
+    [
+        ("TC", True),
+        ("tc", True),
+        (" Tc. ", True),
+        ("TU CHOI", True),
+        ("Từ chối", True),
+        ("từ  chối!", True),
+        ("\nTU-CHOI\n", True),
+        ("STOP", True),
+        ("stop.", True),
+        ("Stop!!", True),
+        ("", False),
+        ("OK", False),
+        ("TCC", False),
+        ("toi dong y", False),
+        ("TC va gui lai", False),
+        ("khong tu choi", False),
+        (None, False),
+    ],
+)
+def test_opt_out_replies(body, declines):
+    assert is_opt_out_reply(body) is declines
