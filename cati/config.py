@@ -181,6 +181,10 @@ class Settings:
             raise SettingsError(
                 "CATI_SMS=1 needs CATI_SMS_SENDER, the registered brand name the SMS come from"
             )
+        if settings.sms and not (settings.hotline or settings.caller_id):
+            raise SettingsError(
+                "CATI_SMS=1 needs CATI_HOTLINE (or CATI_CALLER_ID): the SMS names it to decline"
+            )
         # Members' numbers are what keeps a citizen from being surveyed again too soon:
         # they must outlive the re-survey window (counted from a round's week; the round
         # closes CATI_ROUND_CALLING_DAYS after the week, and erasure counts from then).

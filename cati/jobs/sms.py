@@ -53,6 +53,8 @@ def send_invitations(
         if should_stop():
             problem = "the scheduler is stopping"
         token = derive_token(key, invitation.member_id, invitation.nonce)
+        if problem is None and not hotline:
+            problem = "no CATI_HOTLINE (or CATI_CALLER_ID) for the SMS to name"
         if problem is None and token_hash(token) != invitation.token_hash:
             problem = "CATI_SECRET_KEY is not the key the round's links were made with"
         body = None

@@ -28,9 +28,8 @@ MESSAGES_URL = "https://api.twilio.com/2010-04-01/Accounts/AC123/Messages.json"
 
 
 def with_sms(runtime, **changes):
-    settings = dataclasses.replace(
-        runtime.settings, sms=True, sms_sender="SONOIVU", hotline="1900 1234", **changes
-    )
+    changes = {"sms": True, "sms_sender": "SONOIVU", "hotline": "1900 1234", **changes}
+    settings = dataclasses.replace(runtime.settings, **changes)
     return dataclasses.replace(runtime, settings=settings)
 
 
@@ -156,6 +155,13 @@ def test_a_text_that_cannot_fit_is_not_sent(sms_runtime, session, web_round):
     provider = SimulatedProvider()
     report = send_invitations(too_long, provider)
     assert (report.sent, report.deferred) == (0, 3) and provider.messages == []
+    assert {link.sms_sent_at for link in links(session).values()} == {None}
+
+
+def test_no_sms_without_a_hotline_to_name(sms_runtime, session, web_round):
+    without = with_sms(sms_runtime, hotline=None, caller_id=None)
+    provider = SimulatedProvider()
+    assert send_invitations(without, provider).deferred == 3 and provider.messages == []
     assert {link.sms_sent_at for link in links(session).values()} == {None}
 
 
