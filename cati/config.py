@@ -107,6 +107,8 @@ class Settings:
     counter_burst_minutes: int = 2  # … within this many minutes, at one kiosk or QR code
     opening_hours: OpeningHours = DEFAULT_HOURS  # local time
     kiosk_reset_s: int = 30  # the kiosk returns to its welcome screen after this long
+    sms: bool = False  # CATI_SMS=1: each web member gets one invitation SMS in calling hours
+    sms_sender: str | None = None  # the registered brand name the SMS comes from
 
     @property
     def follow_up_deadlines(self) -> DeadlinePolicy:
@@ -189,7 +191,17 @@ class Settings:
             counter_burst_minutes=_int(env, "CATI_COUNTER_BURST_MINUTES", 2, minimum=1),
             opening_hours=_opening_hours(env),
             kiosk_reset_s=_int(env, "CATI_KIOSK_RESET_S", 30, minimum=1),
+            sms=_flag(env, "CATI_SMS"),
+            sms_sender=_sms_sender(env),
         )
+        if settings.sms and settings.sms_sender is None:
+            raise SettingsError(
+                "CATI_SMS=1 needs CATI_SMS_SENDER, the registered brand name the SMS come from"
+            )
+        if settings.sms and not (settings.hotline or settings.caller_id):
+            raise SettingsError(
+                "CATI_SMS=1 needs CATI_HOTLINE (or CATI_CALLER_ID): the SMS names it to decline"
+            )
         # Members' numbers are what keeps a citizen from being surveyed again too soon:
         # they must outlive the re-survey window (counted from a round's week; the round
         # closes CATI_ROUND_CALLING_DAYS after the week, and erasure counts from then).
@@ -418,6 +430,20 @@ def _hotline(env: Mapping[str, str]) -> str | None:
     if raw and not re.fullmatch(r"\+?[0-9][0-9 .]{2,19}", raw):
         raise SettingsError(
             f"CATI_HOTLINE: not a phone number like 1900 1234 or 0233 385 2123: {raw!r}"
+        )
+    return raw or None
+
+
+def _sms_sender(env: Mapping[str, str]) -> str | None:
+    """CATI_SMS_SENDER: a brand name of at most 11 letters, digits and spaces (an alphanumeric
+    sender ID, with at least one letter), as registered with the carriers."""
+    raw = env.get("CATI_SMS_SENDER", "").strip()
+    if raw and not (
+        len(raw) <= 11 and re.fullmatch(r"[A-Za-z0-9 ]+", raw) and re.search(r"[A-Za-z]", raw)
+    ):
+        raise SettingsError(
+            "CATI_SMS_SENDER: a registered brand name of at most 11 letters, digits and spaces "
+            f"(no accents), like SONOIVU QT: {raw!r}"
         )
     return raw or None
 

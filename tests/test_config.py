@@ -107,3 +107,28 @@ def test_follow_up_and_mail_settings():
         with pytest.raises(SettingsError, match=name) as caught:
             Settings.from_env(env)
         assert "secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize("sender", ["SONOIVU", "SoNoiVu QT", "UBND 1022", "ABCDEFGHIJK"])
+def test_sms_sender_is_a_brand_name_of_at_most_11_characters(sender):
+    settings = Settings.from_env(
+        {"CATI_SMS": "1", "CATI_SMS_SENDER": sender, "CATI_HOTLINE": "1900 1234"}
+    )
+    assert settings.sms and settings.sms_sender == sender
+
+
+@pytest.mark.parametrize("sender", ["ABCDEFGHIJKL", "SỞ NỘI VỤ", "+84912345678", "SO-NOI", "1234"])
+def test_a_bad_sms_sender_is_refused_naming_it(sender):
+    with pytest.raises(SettingsError, match="CATI_SMS_SENDER"):
+        Settings.from_env({"CATI_SMS_SENDER": sender})
+
+
+def test_sms_needs_a_sender():
+    assert Settings.from_env({}).sms is False
+    with pytest.raises(SettingsError, match="CATI_SMS=1 needs CATI_SMS_SENDER"):
+        Settings.from_env({"CATI_SMS": "1"})
+    with pytest.raises(SettingsError, match="CATI_SMS=1 needs CATI_HOTLINE"):
+        Settings.from_env({"CATI_SMS": "1", "CATI_SMS_SENDER": "SONOIVU"})
+    assert Settings.from_env(
+        {"CATI_SMS": "1", "CATI_SMS_SENDER": "SONOIVU", "CATI_CALLER_ID": "+842333852123"}
+    ).sms

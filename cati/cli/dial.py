@@ -12,6 +12,7 @@ from cati.cli.common import echo_json, get_runtime
 from cati.config import SettingsError
 from cati.domain.calling import idle_reasons
 from cati.jobs.dialing import DialerError, RoundFlowError, check_round_flow, dial_pass
+from cati.jobs.sms import send_invitations
 from cati.models import Attempt, Member, Round
 from cati.services.dialer import get_round_queue
 from cati.telephony import make_provider
@@ -31,13 +32,17 @@ def dial(round_id: int, once: bool, as_json: bool) -> None:
 
     With CATI_TELEPHONY=simulated, simulated citizens answer each call through the real
     webhooks, served on loopback for the while (`cati simulate` plays a whole round out).
+    For a web round with CATI_SMS=1, each member still on the web who has not had one gets
+    the invitation SMS with their link first (in calling hours; `sms_sent` says how many).
     Exits 1 when the provider refuses the calls or the round's questionnaire is missing.
     """
     runtime = get_runtime()
     settings = runtime.settings
     with runtime.transaction() as session:
-        if session.get(Round, round_id) is None:
+        round_ = session.get(Round, round_id)
+        if round_ is None:
             raise click.BadParameter(f"no round with id {round_id}", param_hint="--round")
+        web_round = round_.mode == "web"
     try:
         check_round_flow(runtime, round_id)
         provider = make_provider(settings)
@@ -47,6 +52,11 @@ def dial(round_id: int, once: bool, as_json: bool) -> None:
     except SettingsError as exc:
         raise click.UsageError(str(exc)) from None
     answered = None
+    # The invitation SMS first, with the runtime's own public URL (the simulated citizens
+    # below are served on loopback: their links would be no use to a citizen).
+    sms_sent = send_invitations(runtime, provider, round_id).sent
+    messages = getattr(provider, "messages", None)  # the simulated provider keeps them
+    example_sms = messages[-1].body if sms_sent and messages else None
     try:
         if settings.telephony == "simulated":
             from cati.simulator import answering_on_loopback
@@ -62,6 +72,7 @@ def dial(round_id: int, once: bool, as_json: bool) -> None:
     except RoundFlowError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(1) from None
+    totals["sms_sent"] += sms_sent
     reasons = []
     if not totals["placed"] or at_capacity:
         with runtime.transaction() as session:
@@ -83,12 +94,15 @@ def dial(round_id: int, once: bool, as_json: bool) -> None:
     click.echo(
         f"round {round_id}: {totals['placed']} calls placed, "
         f"{totals['invalid_numbers']} invalid numbers, {totals['deferred']} deferred"
+        + (f", {totals['sms_sent']} invitation SMS sent" if web_round else "")
     )
     if answered:
         click.echo(
             "simulated citizens answered through the webhooks: "
             + ", ".join(f"{k} {v}" for k, v in answered.items())
         )
+    if example_sms:
+        click.echo(f"simulated SMS, the last one sent: {example_sms}")
     for reason in reasons:
         click.echo(f"  - {reason.message}")
 
@@ -96,7 +110,7 @@ def dial(round_id: int, once: bool, as_json: bool) -> None:
 def _dial_round(runtime, provider, round_id: int, once: bool) -> tuple[dict[str, int], bool]:
     """Dialing passes until nothing is due (or one, with --once): the totals, and whether the
     last pass stopped at the concurrency limit."""
-    totals = {"placed": 0, "invalid_numbers": 0, "deferred": 0}
+    totals = {"placed": 0, "invalid_numbers": 0, "deferred": 0, "sms_sent": 0}
     while True:
         report = dial_pass(runtime, provider, round_id)
         for key in totals:

@@ -109,10 +109,11 @@ _MESSAGES: dict[str, dict[str, Callable[..., str]]] = {
         "outside_hours": lambda next_at: (
             "outside calling hours" + (f" (next from {_when(next_at, 'en')})" if next_at else "")
         ),
-        "dialed": lambda rounds, placed, invalid_numbers, deferred, skipped=0: (
+        "dialed": lambda rounds, placed, invalid_numbers, deferred, skipped=0, sms_sent=0: (
             f"{rounds} rounds due: {placed} calls placed, {invalid_numbers} invalid numbers, "
             f"{deferred} deferred"
             + (f", {skipped} skipped (questionnaire missing or invalid)" if skipped else "")
+            + (f", {sms_sent} invitation SMS sent" if sms_sent else "")
         ),
         "reaped": lambda reconciled, still_live, released, errors, leases_returned: (
             f"{reconciled} calls reconciled, {still_live} still live, {released} never placed "
@@ -132,10 +133,11 @@ _MESSAGES: dict[str, dict[str, Callable[..., str]]] = {
         "outside_hours": lambda next_at: (
             "ngoài giờ gọi" + (f" (gọi lại từ {_when(next_at, 'vi')})" if next_at else "")
         ),
-        "dialed": lambda rounds, placed, invalid_numbers, deferred, skipped=0: (
+        "dialed": lambda rounds, placed, invalid_numbers, deferred, skipped=0, sms_sent=0: (
             f"{rounds} đợt đến hạn: đã gọi {placed} cuộc, {invalid_numbers} số không hợp lệ, "
             f"{deferred} cuộc hoãn lại"
             + (f", bỏ qua {skipped} đợt (thiếu hoặc sai bảng hỏi)" if skipped else "")
+            + (f", đã gửi {sms_sent} tin nhắn mời" if sms_sent else "")
         ),
         "reaped": lambda reconciled, still_live, released, errors, leases_returned: (
             f"đã đối chiếu {reconciled} cuộc gọi, {still_live} cuộc còn đang gọi, {released} "

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from cati.domain.flow import FlowError
+from cati.jobs.sms import send_invitations
 from cati.logs import scrub
 from cati.models import Round
 from cati.runtime import Runtime
@@ -69,6 +70,7 @@ class DialReport:
     invalid_numbers: int = 0
     deferred: int = 0  # the provider kept failing; the member is back in the queue
     at_capacity: bool = False  # stopped by CATI_MAX_CONCURRENT_CALLS
+    sms_sent: int = 0  # web rounds' invitations (CATI_SMS=1), sent before the calls
 
 
 def dial_pass(
@@ -80,8 +82,9 @@ def dial_pass(
     monotonic: Callable[[], float] = time.monotonic,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> DialReport:
-    """Place every call due now, at most CATI_MAX_CPS per second and CATI_MAX_CONCURRENT_CALLS
-    at once; return what happened. `should_stop` ends the pass early, between two calls.
+    """Send a web round's invitation SMS due (CATI_SMS=1, calling hours), then place every call
+    due now, at most CATI_MAX_CPS per second and CATI_MAX_CONCURRENT_CALLS at once; return
+    what happened. `should_stop` ends the pass early, between two calls.
     RoundFlowError, before any call, when the round's questionnaire cannot be used."""
     check_round_flow(runtime, round_id)
     settings = runtime.settings
@@ -89,6 +92,7 @@ def dial_pass(
     interval = 1.0 / settings.max_cps
     report = DialReport()
     hand_over_from_web(runtime)
+    report.sms_sent = send_invitations(runtime, provider, round_id, should_stop=should_stop).sent
     next_slot = monotonic()
     while not should_stop():
         with runtime.transaction() as session:

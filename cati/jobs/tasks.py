@@ -15,6 +15,7 @@ from cati.domain.job_results import JobResult
 from cati.domain.weeks import IsoWeek
 from cati.jobs.dialing import RoundFlowError, dial_pass, hand_over_from_web
 from cati.jobs.reaping import close_rounds, reap
+from cati.jobs.sms import send_invitations
 from cati.runtime import Runtime
 from cati.services.dialer import list_rounds_to_dial
 from cati.services.rounds import SamplingOptions, get_round, sample_round
@@ -81,7 +82,8 @@ def sample_due_week(runtime: Runtime) -> JobResult:
 
 
 def dial_due(runtime: Runtime, provider: Provider, should_stop: Callable[[], bool]) -> JobResult:
-    """Place the due calls of every open round, inside calling hours only."""
+    """Send the web rounds' invitation SMS due and place the due calls of every open round,
+    inside calling hours only."""
     now = runtime.clock()
     policy = runtime.settings.calling_policy
     if not policy.is_callable_at(now):
@@ -90,6 +92,9 @@ def dial_due(runtime: Runtime, provider: Provider, should_stop: Callable[[], boo
             "outside_hours", next_at=None if nxt is None else nxt.astimezone(policy.tz).isoformat()
         )
     hand_over_from_web(runtime)
+    # Web rounds' invitation SMS (CATI_SMS=1) first: a round with only web members has no
+    # call due, so it is not among the rounds dialed below.
+    sms_sent = send_invitations(runtime, provider, should_stop=should_stop).sent
     with runtime.transaction() as session:
         round_ids = list_rounds_to_dial(session, now)
     totals = {"placed": 0, "invalid_numbers": 0, "deferred": 0}
@@ -106,9 +111,12 @@ def dial_due(runtime: Runtime, provider: Provider, should_stop: Callable[[], boo
             continue
         for key in totals:
             totals[key] += getattr(report, key)
+        sms_sent += report.sms_sent
         if report.at_capacity:
             break
     extra = {"skipped": skipped} if skipped else {}
+    if sms_sent:
+        extra["sms_sent"] = sms_sent
     return JobResult("dialed", rounds=len(round_ids), **totals, **extra)
 
 

@@ -25,5 +25,8 @@ class WebLink(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     nonce: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # When the invitation SMS was sent (CATI_SMS=1); None: not sent (yet).
+    # When the invitation SMS was sent (CATI_SMS=1), or claimed for sending; None: not yet.
     sms_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why the provider refused it for good (an invalid or non-mobile number: "invalid_number
+    # 21614"); None when sent or not tried. Such a member is not sent another.
+    sms_error: Mapped[str | None] = mapped_column(String(64))

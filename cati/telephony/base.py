@@ -1,4 +1,5 @@
-"""The telephony provider port: what the dialer and the reaper need from a voice provider.
+"""The telephony provider port: what the dialer and the reaper need from a voice provider
+(and the web rounds' invitation SMS).
 
 Twilio first; a domestic provider (Stringee, OmiCall, an Asterisk/FreeSWITCH trunk) can be
 added by implementing the same methods, so citizens' data need not leave the country.
@@ -60,6 +61,12 @@ class Provider(ABC):
     def fetch_call(self, sid: str) -> CallState:
         """The provider's current view of a call (for reconciling stuck attempts). Raises
         ProviderError, of kind UNKNOWN_CALL when the provider has no such call."""
+
+    @abstractmethod
+    def send_sms(self, to: str, body: str, sender: str) -> str:
+        """Send one text message from `sender` (a registered brand name) to `to` (E.164);
+        return the provider's message id. Raises ProviderError: INVALID_NUMBER when the
+        number can never take it (not a mobile, unreachable), TEMPORARY when a retry may."""
 
     @abstractmethod
     def delete_recording(self, url: str) -> None:

@@ -7,8 +7,17 @@ import itertools
 import secrets
 import threading
 from collections import deque
+from dataclasses import dataclass
 
 from cati.telephony.base import CallRequest, CallState, ErrorKind, Provider, ProviderError
+
+
+@dataclass(frozen=True)
+class SentSms:
+    sid: str
+    to: str
+    body: str
+    sender: str
 
 
 class SimulatedProvider(Provider):
@@ -23,6 +32,7 @@ class SimulatedProvider(Provider):
         self.placed: deque[tuple[str, CallRequest]] = deque()  # waiting for a citizen
         self.states: dict[str, CallState] = {}
         self.deleted_recordings: list[str] = []
+        self.messages: list[SentSms] = []  # every SMS sent, for tests and the demo
 
     def place_call(self, call: CallRequest) -> str:
         with self._lock:
@@ -44,6 +54,12 @@ class SimulatedProvider(Provider):
             # Placed by another process's simulated provider, or never placed at all.
             raise ProviderError(f"simulated: no call {sid}", ErrorKind.UNKNOWN_CALL)
         return state
+
+    def send_sms(self, to: str, body: str, sender: str) -> str:
+        with self._lock:
+            sid = f"SM{self._prefix}{next(self._ids):020d}"
+            self.messages.append(SentSms(sid, to, body, sender))
+        return sid
 
     def delete_recording(self, url: str) -> None:
         with self._lock:

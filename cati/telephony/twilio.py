@@ -17,6 +17,18 @@ HTTP_TIMEOUT_S = 10  # twilio-python waits forever by default
 INVALID_NUMBER_CODES = frozenset(
     {21211, 21214, 21215, 21216, 21217, 21401, 21407, 21408, 21610, 13224}
 )
+# Twilio error codes of a message that no retry will deliver: not a mobile number, a number
+# that cannot be reached or has unsubscribed (as well as the invalid numbers above).
+SMS_INVALID_NUMBER_CODES = INVALID_NUMBER_CODES | {
+    21211,
+    21612,
+    21614,
+    21408,
+    21610,
+    30003,
+    30005,
+    30006,
+}
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 # A RecordingUrl ends in the recording's SID, with or without a media extension.
 RECORDING_SID = re.compile(r"(RE[0-9a-fA-F]{32})(\.\w+)?")
@@ -74,6 +86,22 @@ class TwilioProvider(Provider):
             raise ProviderError(f"twilio: {type(exc).__name__}", ErrorKind.TEMPORARY) from exc
         duration = int(call.duration) if call.duration not in (None, "") else None
         return CallState(call.sid, call.status, duration, call.answered_by)
+
+    def send_sms(self, to: str, body: str, sender: str) -> str:
+        try:
+            # An alphanumeric sender (brand name) as From: Twilio's Messages API takes it as is.
+            created = self.client.messages.create(to=to, from_=sender, body=body)
+        except TwilioRestException as exc:
+            if exc.code in SMS_INVALID_NUMBER_CODES:
+                raise ProviderError(
+                    f"twilio {exc.status} code {exc.code}: {exc.msg}",
+                    ErrorKind.INVALID_NUMBER,
+                    exc.code,
+                ) from exc
+            raise _error(exc) from exc
+        except requests.RequestException as exc:
+            raise ProviderError(f"twilio: {type(exc).__name__}", ErrorKind.TEMPORARY) from exc
+        return created.sid
 
     def delete_recording(self, url: str) -> None:
         account, sid = recording_sid(url)

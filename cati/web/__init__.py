@@ -48,8 +48,8 @@ SECURITY_HEADERS = {
 # Blueprints called by machines (the telephony provider's webhooks): no person, so no session
 # cookie, no signed-in user, no CSRF token, no sign-in rate limit and no browser headers. The
 # application-wide hooks for people are skipped on them (see `_people_only`).
-MACHINE_BLUEPRINTS = frozenset({"ivr"})
-MACHINE_PREFIXES = ("/ivr/",)
+MACHINE_BLUEPRINTS = frozenset({"ivr", "sms"})
+MACHINE_PREFIXES = ("/ivr/", "/sms/")
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -128,6 +128,7 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     from cati.web.followups import bp as followups_bp
     from cati.web.health import bp as health_bp
     from cati.web.ivr import bp as ivr_bp
+    from cati.web.sms import bp as sms_bp
     from cati.web.survey import bp as survey_bp
 
     @app.before_request
@@ -141,10 +142,12 @@ def create_app(runtime: Runtime | None = None, test_config: dict[str, Any] | Non
     csrf.init_app(app)
     csrf.exempt(api_bp)
     csrf.exempt(ivr_bp)
+    csrf.exempt(sms_bp)
     csrf.exempt(survey_bp)  # checks its forms itself, answering with the question again
     csrf.exempt(counter_bp)  # the same
     app.register_blueprint(api_bp)
     app.register_blueprint(ivr_bp)
+    app.register_blueprint(sms_bp)
     app.register_blueprint(console_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(admin_bp)

@@ -30,7 +30,7 @@ from cati.web.runtime import get_runtime
 log = logging.getLogger(__name__)
 
 # Blueprints that answer machines, not people: their errors stay as they are.
-MACHINE_BLUEPRINTS = ("api", "ivr")
+MACHINE_BLUEPRINTS = ("api", "ivr", "sms")
 # Set on `g` when the response must not touch the session cookie (see `csrf_failed`).
 KEEP_SESSION_COOKIE = "cati_keep_session_cookie"
 
