@@ -17,6 +17,7 @@ from cati.domain.calling import DEFAULT_TZ
 
 DEFAULT_WORKING_DAYS = 5  # Decree 92/2017: forwarded within 05 working days
 HOTLINE_MESSAGE = "hotline_message"
+COMMENT = "comment"  # a counter rating's typed comment (the flows declare their own)
 MAX_NOTE_LENGTH = 4000
 
 

@@ -23,6 +23,7 @@ from cati.domain.flow import Flow, QuestionType
 from cati.domain.reports import question_summary
 from cati.domain.web_links import is_consent, is_well_formed, new_nonce, token_hash, walk
 from cati.models import Case, CounterAnswer, CounterRating, Kiosk, Office, OfficeQr
+from cati.services.follow_ups import raise_for_counter_comment
 from cati.services.web_survey import QuestionScreen, question_screen
 
 LOW_SCORE = 3  # a score of this or less asks, without insisting, what went wrong
@@ -286,6 +287,8 @@ def answer_rating(
         row = session.get(CounterAnswer, (rating.id, asked))
         row.text = typed
         _touched(session, flow, rating, now, settings)
+        if typed:
+            raise_for_counter_comment(session, rating.id, rating.office_id, now)
         return "saved", None
     path, run = _path(flow, saved)
     if question_id not in path or run.outcome is not None or run.asking_contact:
@@ -310,6 +313,8 @@ def answer_rating(
             row.text = stored_text
         row.value, row.answered_at = value, now
     session.flush()
+    if stored_text:
+        raise_for_counter_comment(session, rating.id, rating.office_id, now)
     path, _ = _path(flow, _saved(session, rating.id))
     _touched(session, flow, rating, now, settings)
     after = path.index(question_id) + 1 if question_id in path else len(path)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from cati.domain.flow import CONTACT_CONSENT, YES, Flow
 from cati.domain.follow_ups import (
+    COMMENT,
     HOTLINE_MESSAGE,
     OPEN,
     STATUSES,
@@ -36,6 +37,7 @@ from cati.domain.follow_ups import (
 from cati.models import (
     Answer,
     Case,
+    CounterAnswer,
     DigestSend,
     FollowUp,
     FollowUpChange,
@@ -132,6 +134,15 @@ def raise_for_hotline_message(session: Session, message_id: int, now: datetime) 
         [(HOTLINE_MESSAGE, "hotline")],
         now,
     )
+
+
+def raise_for_counter_comment(
+    session: Session, rating_id: int, office_id: int, now: datetime
+) -> int:
+    """A counter rating's typed comment (the comment question, or what went wrong after a low
+    score) becomes the rating's follow-up (`comment`) for its office; raised once."""
+    return _raise(session, FollowUp.counter_rating_id, rating_id, office_id,
+                  [(COMMENT, "counter")], now)  # fmt: skip
 
 
 def _raise(
@@ -239,7 +250,7 @@ class FollowUpView:
     closed_at: datetime | None
     note: str | None
     callback_satisfied: bool | None
-    kind: str  # member | hotline
+    kind: str  # member | hotline | counter
     round_week: str | None = None
     procedure: str | None = None
     officer: str | None = None
@@ -250,6 +261,7 @@ class FollowUpView:
     citizen_name: str | None = None
     phone: str | None = None
     recordings: list[str] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)  # what the citizen typed
     changes: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self, tz) -> dict[str, Any]:
@@ -365,6 +377,24 @@ def _views(
             )
         )
     }
+    comments: dict[tuple[str, int], list[str]] = defaultdict(list)
+    if detailed:
+        # What the citizen typed is the substance of the follow-up, not their identity.
+        for member_id, text in session.execute(
+            select(Answer.member_id, Answer.text).where(
+                Answer.member_id.in_(member_ids), Answer.text.is_not(None), Answer.text != ""
+            )
+        ):
+            comments["member", member_id].append(text)
+        rating_ids = [row.counter_rating_id for row in rows if row.counter_rating_id]
+        for rating_id, text in session.execute(
+            select(CounterAnswer.rating_id, CounterAnswer.text).where(
+                CounterAnswer.rating_id.in_(rating_ids),
+                CounterAnswer.text.is_not(None),
+                CounterAnswer.text != "",
+            )
+        ):
+            comments["counter", rating_id].append(text)
     recordings: dict[int, list[str]] = defaultdict(list)
     if detailed and member_ids:
         for member_id, url in session.execute(
@@ -393,9 +423,12 @@ def _views(
             closed_at=row.closed_at,
             note=row.note,
             callback_satisfied=row.callback_satisfied,
-            kind="member" if row.member_id else "hotline",
+            kind="member" if row.member_id else ("counter" if row.counter_rating_id else "hotline"),
             identity_shown=shown,
         )
+        view.comments = comments[
+            ("member", row.member_id) if row.member_id else ("counter", row.counter_rating_id)
+        ]
         if row.member_id in members:
             member, case, week = members[row.member_id]
             view.round_week = week

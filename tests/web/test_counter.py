@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from cati.models import CounterAnswer, CounterRating
+from cati.models import CounterAnswer, CounterRating, FollowUp, FollowUpReason
 from cati.services.counter import add_kiosk, office_token
 from tests.conftest import NOW
 from tests.factories import create_case, create_office
@@ -89,6 +89,27 @@ def test_a_low_score_asks_what_went_wrong_without_insisting(client, kiosk, sessi
     post(client, kiosk, "reason:guidance_quality", comment="Chờ lâu quá")
     texts = {a.question_id: a.text for a in session.query(CounterAnswer)}
     assert texts["staff_attitude"] == "" and texts["guidance_quality"] == "Chờ lâu quá"
+    # What went wrong, typed, becomes the rating's one follow-up for the office (issue 16).
+    post(client, kiosk, "on_time", "1")
+    rating = session.query(CounterRating).one()
+    follow_up = session.query(FollowUp).filter_by(counter_rating_id=rating.id).one()
+    assert follow_up.office_id == rating.office_id and follow_up.member_id is None
+    assert [r.reason for r in session.query(FollowUpReason)] == ["comment"]
+
+
+def test_an_office_reads_the_comment_of_a_counter_rating(client, kiosk, session):
+    from cati.services.follow_ups import get_follow_up
+
+    start(client, kiosk)
+    post(client, kiosk, "staff_attitude", "1")
+    post(client, kiosk, "reason:staff_attitude", comment="Cán bộ nói chuyện điện thoại riêng")
+    post(client, kiosk, "reason:staff_attitude", comment="Cán bộ nói chuyện điện thoại riêng")
+    follow_up = session.query(FollowUp).one()  # raised once, however often it is typed
+    view = get_follow_up(
+        session, follow_up.id, now=NOW, office_id=follow_up.office_id, manager=False
+    )
+    assert view.kind == "counter" and view.comments == ["Cán bộ nói chuyện điện thoại riêng"]
+    assert view.dossier_code is None and view.phone is None
 
 
 def test_stop_and_reset_keep_a_partial_rating(client, kiosk, session):
