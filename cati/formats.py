@@ -7,6 +7,7 @@ the web pages use the same ones. A missing figure (None) is written as an en das
 
 from __future__ import annotations
 
+import decimal as _decimal
 from datetime import date as Date
 from datetime import datetime
 
@@ -26,7 +27,8 @@ def percent(x: float | None, locale: str = "vi", digits: int = 1) -> str:
         return MISSING
     sign = _PERCENT_SIGN.get(_language(locale), "%")
     decimals = "." + "0" * digits if digits > 0 else ""
-    return format_percent(x, format=f"#,##0{decimals}{sign}", locale=locale)
+    with _half_up():
+        return format_percent(x, format=f"#,##0{decimals}{sign}", locale=locale)
 
 
 def decimal(x: float | None, digits: int = 2, locale: str = "vi") -> str:
@@ -34,7 +36,8 @@ def decimal(x: float | None, digits: int = 2, locale: str = "vi") -> str:
     if x is None:
         return MISSING
     decimals = "." + "0" * digits if digits > 0 else ""
-    return format_decimal(x, format=f"#,##0{decimals}", locale=locale)
+    with _half_up():
+        return format_decimal(x, format=f"#,##0{decimals}", locale=locale)
 
 
 def integer(n: int | None, locale: str = "vi") -> str:
@@ -51,6 +54,12 @@ def date(d: Date | datetime | None, locale: str = "vi") -> str:
     if isinstance(d, datetime):
         d = d.date()
     return format_date(d, _DATE_FORMAT.get(_language(locale), "yyyy-MM-dd"), locale=locale)
+
+
+def _half_up():
+    """Halves round up, as figures are rounded by hand in reports (13 of 16 is 81,3 %), not
+    to even (Babel's default through the decimal context)."""
+    return _decimal.localcontext(rounding=_decimal.ROUND_HALF_UP)
 
 
 def _language(locale: str) -> str:

@@ -18,6 +18,7 @@ NBSP = "\u00a0"
         (0.0049, "vi", 1, f"0,5{NBSP}%"),
         (0.5, "vi", 0, f"50{NBSP}%"),
         (0.12346, "en", 2, "12.35%"),
+        (13 / 16, "vi", 1, f"81,3{NBSP}%"),  # a half rounds up, as by hand (not to even)
         (None, "vi", 1, "–"),
     ],
 )
@@ -29,6 +30,7 @@ def test_percent(x, locale, digits, expected):
     ("x", "digits", "locale", "expected"),
     [
         (7.6234, 2, "vi", "7,62"),
+        (7.625, 2, "vi", "7,63"),
         (7.6234, 2, "en", "7.62"),
         (8, 2, "vi", "8,00"),
         (1234.5, 1, "vi", "1.234,5"),
