@@ -65,7 +65,9 @@ def erase_closed_rounds(
     1. The rounds: closed, `closed_at <= now - retention_days`, not erased yet; each gets
        `erased_at = now` (the recordings left to delete are found by
        `list_pending_recordings`, so a failed provider call is retried by a later run).
-    2. Their members lose their number and notes, their attempts their interviewer notes.
+    2. Their members lose their number and notes, their attempts their interviewer notes,
+       their answers the comments typed for them (free text may name anyone; the answer's
+       key stays).
     3. Cases lose name, typed number and E.164 number: the members' cases and every other
        case returned during the round's week, except those still in a round not erased.
        Phone type, office, procedure and dates stay for the statistics.
@@ -128,6 +130,12 @@ def _erase_round(session: Session, round_: Round, report: ErasureReport) -> None
         update(Attempt)
         .where(Attempt.member_id.in_(round_members), Attempt.notes.is_not(None))
         .values(notes=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.execute(
+        update(Answer)
+        .where(Answer.member_id.in_(round_members), Answer.text.is_not(None))
+        .values(text=None)
         .execution_options(synchronize_session="fetch")
     )
     report.cases += _erase_cases(

@@ -80,6 +80,21 @@ def test_opt_out_hash_is_keyed_and_apart_from_the_export_hash():
     assert not digest.startswith(phone_hash(KEY, "+84912000001"))
 
 
+def test_typed_comments_are_erased_with_the_round_their_key_stays(session):
+    round_ = closed_round(session)
+    member = answered_member(session, round_, 1)
+    session.add(Answer(member_id=member.id, question_id="comment", value="1",
+                       text="Chị Hoa ở xóm 3 phải chờ cả buổi", answered_at=NOW))  # fmt: skip
+    kept = create_member(session, create_round(session, "2026-W48"))  # not closed: kept
+    session.add(Answer(member_id=kept.id, question_id="comment", value="1",
+                       text="Cán bộ tận tình", answered_at=NOW))  # fmt: skip
+    session.flush()
+    erase(session)
+    rows = session.execute(select(Answer.member_id, Answer.value, Answer.text)
+                           .where(Answer.question_id == "comment")).all()  # fmt: skip
+    assert sorted(rows) == sorted([(member.id, "1", None), (kept.id, "1", "Cán bộ tận tình")])
+
+
 def test_a_round_closed_long_enough_loses_names_numbers_and_notes(session):
     round_ = closed_round(session)
     members = [
