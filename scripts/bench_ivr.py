@@ -32,17 +32,14 @@ import os
 import random
 import re
 import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.parse
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
@@ -51,7 +48,17 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_ivr_floor import prepare as prepare_floor
-from benchlib import backends, scratch_database
+from benchlib import (
+    DEFAULT_THREADS,
+    DEFAULT_WORKERS,
+    backends,
+    cpu_seconds,
+    free_port,
+    gunicorn,
+    percentile,
+    scratch_database,
+    tail,
+)
 from sqlalchemy import func, select, text
 
 from cati.config import Settings
@@ -63,18 +70,16 @@ from cati.models import Answer, Attempt, Case, Member, Office, Round
 from cati.services.flows import load_flows
 from cati.telephony.signatures import sign
 
-SCRIPTS = Path(__file__).resolve().parent
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 P99_TARGET = 1.5  # p99 of all requests at most this many times the floor's
 RPS_TARGET = 0.7  # throughput at least this share of the floor's
 ANSWERS = 7  # consent and the six scored questions; "no comment" saves nothing
 MAX_TURNS = 30  # a call answers at most this many <Gather>s (8 in a normal interview)
 REQUEST_TIMEOUT_S = 30.0
-START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 10.0
 WEBHOOKS = ("voice", "gather", "status")
 
-# gunicorn on 2 cores: gthread, 2 workers x 2 threads by default. A webhook is mostly Python
+# gunicorn on 2 cores: gthread, 2 workers x 2 threads by default (benchlib.DEFAULT_WORKERS
+# and DEFAULT_THREADS, shared with bench_web). A webhook is mostly Python
 # (Flask, SQLAlchemy's ORM, psycopg, the flow engine, TwiML: ~4.5 ms of CPU per request), so a
 # process uses at most one core (the GIL): 2 processes are needed to use both cores, and a
 # second thread in each fills the waits on the database (about ten round trips and a commit's
@@ -86,8 +91,6 @@ WEBHOOKS = ("voice", "gather", "status")
 # 100 ms a time): with more than one process its p99 grows (1x1 about 75 ms, 2x2 200-280 ms,
 # 4x2 400-450 ms) at the same ~300 req/s; one process suits SQLite, which is not for scale.
 # The client shares the same cores, so it is kept cheap: http.client, regex TwiML parsing.
-DEFAULT_WORKERS = 2
-DEFAULT_THREADS = 2
 
 _GATHER = re.compile(rb'<Gather [^>]*action="([^"]*)"')
 _HANGUP = re.compile(rb"<Hangup\s*/>")
@@ -205,104 +208,6 @@ def check(url: str, count: int) -> tuple[bool, str]:
 
 
 # --- the servers --------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def gunicorn(
-    app: str, env: dict[str, str], port: int, args, folder: Path
-) -> Iterator[subprocess.Popen]:
-    """Run gunicorn for `app` on 127.0.0.1:port until the block ends (stopped even on errors),
-    in `folder` (its log goes there, and whatever the app writes to its working directory)."""
-    log = folder / "gunicorn.log"
-    folder.mkdir()
-    command = [
-        sys.executable, "-m", "gunicorn", app,
-        "--bind", f"127.0.0.1:{port}",
-        "--worker-class", "gthread",
-        "--workers", str(args.workers),
-        "--threads", str(args.threads),
-        "--keep-alive", "30",  # the clients' connections stay open for the whole run
-        "--graceful-timeout", "5",
-        "--pythonpath", str(SCRIPTS),
-        "--log-level", "warning",
-    ]  # fmt: skip
-    if Path("/dev/shm").is_dir():
-        command += ["--worker-tmp-dir", "/dev/shm"]  # heartbeats off the disk
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command,
-            env=env,
-            cwd=folder,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        wait_until_up(process, port, log)
-        yield process
-    finally:
-        stop(process)
-
-
-def wait_until_up(process: subprocess.Popen, port: int, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{tail(log)}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/")
-            conn.getresponse().read()
-            conn.close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not answer on port {port} in {START_TIMEOUT_S:g} s")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM (gunicorn stops its workers), then SIGKILL to its whole process group: the
-    group is still ours then, its leader not yet reaped."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(STOP_TIMEOUT_S)
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user and system) used so far by gunicorn `pid` and its workers (Linux only:
-    NaN elsewhere)."""
-    total = 0.0
-    try:
-        proc = Path("/proc")
-        for entry in proc.iterdir():
-            if entry.name.isdigit():
-                try:
-                    fields = (entry / "stat").read_text().rpartition(")")[2].split()
-                except OSError:
-                    continue
-                if entry.name == str(pid) or fields[1] == str(pid):
-                    total += int(fields[11]) + int(fields[12])
-    except OSError:
-        return math.nan
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def tail(log: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 # --- the clients --------------------------------------------------------------------------
@@ -502,13 +407,6 @@ class Result:
             by_webhook[webhook].append(seconds)
             by_webhook["all"].append(seconds)
         return {name: sorted(values) for name, values in by_webhook.items()}
-
-
-def percentile(ordered: list[float], p: float) -> float:
-    """Nearest rank."""
-    if not ordered:
-        return math.nan
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 # --- one backend --------------------------------------------------------------------------

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import http.client
+import math
 import os
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from cati.testing import temporary_database
+
+SCRIPTS = Path(__file__).resolve().parent
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+# gunicorn on 2 cores: gthread, 2 workers x 2 threads (why: the comment in bench_ivr.py).
+DEFAULT_WORKERS = 2
+DEFAULT_THREADS = 2
 
 
 def backends() -> list[str]:
@@ -73,3 +86,111 @@ def target_line(
         f"(target <= {target:g}x) {'OK' if ok else 'MISSED'}"
     )
     return ok
+
+
+# --- gunicorn on loopback (bench_ivr, bench_web) ---------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(
+    app: str, env: dict[str, str], port: int, args, folder: Path
+) -> Iterator[subprocess.Popen]:
+    """Run gunicorn for `app` on 127.0.0.1:port until the block ends (stopped even on errors),
+    in `folder` (its log goes there, and whatever the app writes to its working directory)."""
+    log = folder / "gunicorn.log"
+    folder.mkdir()
+    command = [
+        sys.executable, "-m", "gunicorn", app,
+        "--bind", f"127.0.0.1:{port}",
+        "--worker-class", "gthread",
+        "--workers", str(args.workers),
+        "--threads", str(args.threads),
+        "--keep-alive", "30",  # the clients' connections stay open for the whole run
+        "--graceful-timeout", "5",
+        "--pythonpath", str(SCRIPTS),
+        "--log-level", "warning",
+    ]  # fmt: skip
+    if Path("/dev/shm").is_dir():
+        command += ["--worker-tmp-dir", "/dev/shm"]  # heartbeats off the disk
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=folder,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_until_up(process, port, log)
+        yield process
+    finally:
+        stop(process)
+
+
+def wait_until_up(process: subprocess.Popen, port: int, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{tail(log)}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/")
+            conn.getresponse().read()
+            conn.close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not answer on port {port} in {START_TIMEOUT_S:g} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM (gunicorn stops its workers), then SIGKILL to its whole process group: the
+    group is still ours then, its leader not yet reaped."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(STOP_TIMEOUT_S)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) used so far by gunicorn `pid` and its workers (Linux only:
+    NaN elsewhere)."""
+    total = 0.0
+    try:
+        proc = Path("/proc")
+        for entry in proc.iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rpartition(")")[2].split()
+                except OSError:
+                    continue
+                if entry.name == str(pid) or fields[1] == str(pid):
+                    total += int(fields[11]) + int(fields[12])
+    except OSError:
+        return math.nan
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def tail(log: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def percentile(ordered: list[float], p: float) -> float:
+    """Nearest rank."""
+    if not ordered:
+        return math.nan
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
