@@ -63,7 +63,7 @@ from sqlalchemy import func, select, text
 
 from cati.config import Settings
 from cati.db import insert_rows, make_engine
-from cati.domain.flow import QuestionType
+from cati.domain.flow import CONTACT_CONSENT, QuestionType
 from cati.domain.weeks import IsoWeek
 from cati.migrate import upgrade
 from cati.models import Answer, Attempt, Case, Member, Office, Round
@@ -184,7 +184,8 @@ def check(url: str, count: int) -> tuple[bool, str]:
     """Every member final with its 7 answers (a declined comment may be saved as an empty
     answer: only answers with a value count), every call complete."""
     engine = make_engine(url)
-    answered = Answer.value.is_not(None)
+    # The contact question, asked only when a follow-up is raised, is not one of the seven.
+    answered = Answer.value.is_not(None) & (Answer.question_id != CONTACT_CONSENT)
     try:
         with engine.connect() as conn:
             final = conn.scalar(select(func.count()).where(Member.status == "final"))
@@ -322,6 +323,8 @@ def keys_for_flow(flow_id: str) -> Callable[[str, random.Random], str]:
         QuestionType.RECORD: lambda rng: "2",
     }
     by_question = {q.id: pick[q.type] for q in flow.questions}
+    if flow.contact_consent is not None:  # asked last when the answers raise a follow-up
+        by_question[CONTACT_CONSENT] = lambda rng: rng.choice("12")
     return lambda question, rng: by_question[question](rng)
 
 
