@@ -13,6 +13,7 @@ from cati.cli.common import get_runtime
 from cati.cli.output import check_output, echo_or_write, fail, written_atomically
 from cati.domain.flow import Flow, FlowError
 from cati.domain.weeks import IsoWeek
+from cati.services.counter import self_selected
 from cati.services.flows import load_flows
 from cati.services.reports import ReportError, round_report, rounds_trend, trend_table
 from cati.spreadsheets import write_csv, write_xlsx
@@ -57,7 +58,9 @@ def report(
     left out unless accepted), which are self-selected and never in the AAPOR rates.
     In CSV and xlsx, text that a spreadsheet would run as a formula is written as text.
     text and pdf rank the offices, grey figures from fewer than CATI_REPORT_MIN_N answers
-    and flag the offices past the CATI_WARN_* thresholds."""
+    and flag the offices past the CATI_WARN_* thresholds; they show each question per mode
+    side by side when a round was answered by more than one mode, and the counter ratings
+    (of the weeks, or of the round's week) in their own section."""
     if round_id is None and weeks is None:
         raise click.UsageError("give ROUND_ID or --weeks: one of them is needed")
     if round_id is not None and weeks is not None:
@@ -69,15 +72,14 @@ def report(
     settings = runtime.settings
     with runtime.transaction() as session:
         flows = _flows(settings.flows_dir)
+        counter_flow = flows.get(settings.counter_flow)
+        week_ratings = None
         if weeks is not None:
             first, last = _week_range(weeks)
             data = rounds_trend(session, first, last, flows, settings.timezone, now=runtime.clock())
-            if fmt == "json":  # counter ratings: self-selected, apart from the rounds' rates
-                from cati.services.counter import self_selected
-
+            if fmt in ("json", "text", "pdf"):  # counter ratings: apart from the rounds' rates
                 tz = settings.timezone
                 period = first.bounds_utc(tz)[0], last.bounds_utc(tz)[1]
-                counter_flow = flows.get(settings.counter_flow)
                 data["self_selected"] = self_selected(session, counter_flow, *period)
             _check_flows(
                 ((r["round"]["id"], r["round"]["flow"]) for r in data["rounds"]),
@@ -93,15 +95,23 @@ def report(
                 raise click.BadParameter(str(exc), param_hint="ROUND_ID") from None
             _check_flows([(round_id, data["round"]["flow"])], flows, settings.flows_dir)
             calling_ends = _calling_ends(session, round_id, settings.timezone)
+            if fmt in ("text", "pdf"):  # the counter ratings of the round's week, apart
+                week = IsoWeek.parse(data["round"]["week"]).bounds_utc(settings.timezone)
+                week_ratings = self_selected(session, counter_flow, *week)
     if fmt in ("text", "pdf"):
         from cati.documents import model
 
         options = model.Options.of(settings, language, runtime.clock())
         if weeks is not None:
-            doc = model.trend_document(data, flows, options)
+            doc = model.trend_document(data, flows, options, counter_flow=counter_flow)
         else:
             doc = model.round_document(
-                data, flows.get(data["round"]["flow"]), options, calling_ends=calling_ends
+                data,
+                flows.get(data["round"]["flow"]),
+                options,
+                calling_ends=calling_ends,
+                self_selected=week_ratings,
+                counter_flow=counter_flow,
             )
         _write_document(fmt, doc, output)
         return

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from cati import formats
-from cati.documents.words import COUNT_WORDS, RATE_WORDS, word
+from cati.documents.words import COUNT_WORDS, RATE_WORDS, WORDS, word
 
 # The yes/no questions the warnings watch: (question, above or below, setting).
 WARNED = (
@@ -20,6 +20,7 @@ WARNED = (
     ("on_time", "below", "CATI_WARN_ON_TIME_BELOW"),
 )
 RESPONSE_RATE = "rr1"  # the headline response rate: AAPOR's most conservative
+MODE_ORDER = ("interviewer", "ivr", "web", "kiosk", "qr")
 
 
 @dataclass(frozen=True)
@@ -344,6 +345,85 @@ def follow_ups(report: Mapping[str, Any], o: Options) -> dict[str, Any] | None:
     return {"totals": totals, "columns": columns, "offices": offices}
 
 
+def mode_name(mode: str, language: str) -> str:
+    key = f"mode_{mode}"
+    return word(key, language) if key in WORDS else mode
+
+
+def _mode_order(mode: str) -> tuple[int, str]:
+    return (MODE_ORDER.index(mode) if mode in MODE_ORDER else len(MODE_ORDER), mode)
+
+
+def by_mode(report: Mapping[str, Any], questions: list[Question], o: Options) -> dict | None:
+    """Modes answer differently (Dillman), so they are never pooled without saying so: when
+    the round's completes came by more than one mode, each question's figure per mode side by
+    side (with its n) and a line saying the overall figures pool them; by one mode, a line
+    naming it. None when nothing was completed."""
+    lang = o.language
+    answered = sorted(
+        (m for m in report.get("modes", []) if m["counts"]["complete"]),
+        key=lambda m: _mode_order(m["mode"]),
+    )
+    if not answered:
+        return None
+    names = [mode_name(m["mode"], lang) for m in answered]
+    if len(answered) == 1:
+        return {"line": word("one_mode", lang, mode=names[0]), "columns": [], "rows": []}
+    rows = []
+    for q in questions:
+        cells = []
+        for m in answered:
+            summary = m["questions"].get(q.id) or {}
+            cell = figure(q, summary, o)
+            cells.append({"text": cell.text, "n": _i(summary.get("n", 0), o), "grey": cell.grey})
+        rows.append({"label": q.label, "kind": q.kind, "cells": cells})
+    return {
+        "line": word("modes_note", lang),
+        "columns": names,
+        "completes": [_i(m["counts"]["complete"], o) for m in answered],
+        "rows": rows,
+    }
+
+
+def counter(
+    self_selected: list[Mapping[str, Any]] | None, flow: Any, o: Options
+) -> dict[str, Any] | None:
+    """The counter ratings (kiosk, QR) in their own section: per office and mode, the ratings
+    counted, those flagged (not counted) and each question's figure, greyed under min_n. They
+    are self-selected: never in the sampled figures or the AAPOR rates. None when the report
+    has no `self_selected`."""
+    if self_selected is None:
+        return None
+    lang = o.language
+    first = next((g for g in self_selected if g.get("questions")), None)
+    questions = questions_of({"questions": first["questions"]}, flow, lang) if first else []
+    rows = []
+    for group in sorted(
+        self_selected,
+        key=lambda g: (g.get("office_name") or g["office_code"], _mode_order(g["mode"])),
+    ):
+        cells = []
+        for q in questions:
+            cell = figure(q, group["questions"].get(q.id), o)
+            cell.warn = False  # the warnings watch the sampled figures only
+            cells.append(cell)
+        rows.append(
+            {
+                "office": group.get("office_name") or group["office_code"],
+                "mode": mode_name(group["mode"], lang),
+                "n": _i(group["n"], o),
+                "flagged": _i(group["flagged"], o),
+                "cells": cells,
+            }
+        )
+    return {
+        "title": word("counter", lang),
+        "note": word("counter_note", lang),
+        "questions": questions,
+        "rows": rows,
+    }
+
+
 def _satisfied_from(questions: list[Question]) -> str:
     lows = sorted(
         {q.summary.get("satisfied_from") for q in questions if q.kind == "scale"} - {None}
@@ -357,9 +437,16 @@ def week_period(round_json: Mapping[str, Any]) -> tuple[date, date]:
 
 
 def round_document(
-    report: Mapping[str, Any], flow: Any, o: Options, *, calling_ends: date | None = None
+    report: Mapping[str, Any],
+    flow: Any,
+    o: Options,
+    *,
+    calling_ends: date | None = None,
+    self_selected: list[Mapping[str, Any]] | None = None,
+    counter_flow: Any = None,
 ) -> dict[str, Any]:
-    """Everything the round's document says, formatted in `o.language`."""
+    """Everything the round's document says, formatted in `o.language`; with
+    `self_selected`, the counter ratings of the round's week in their own section."""
     lang = o.language
     round_json = report["round"]
     questions = questions_of(report, flow, lang)
@@ -401,11 +488,15 @@ def round_document(
         "warnings": warnings(report, questions, o),
         "response": response(report, o),
         "follow_ups": follow_ups(report, o),
+        "modes": by_mode(report, questions, o),
+        "counter": counter(self_selected, counter_flow, o),
         "min_n": o.min_n,
     }
 
 
-def trend_document(trend: Mapping[str, Any], flows: Mapping[str, Any], o: Options) -> dict:
+def trend_document(
+    trend: Mapping[str, Any], flows: Mapping[str, Any], o: Options, *, counter_flow: Any = None
+) -> dict:
     """A range of weeks: each round's headline figures side by side, and each scale
     question's mean week by week."""
     lang = o.language
@@ -462,5 +553,6 @@ def trend_document(trend: Mapping[str, Any], flows: Mapping[str, Any], o: Option
         "questions": questions,
         "scales": [q for q in questions if q.kind == "scale"],
         "weeks": weeks,
+        "counter": counter(trend.get("self_selected"), counter_flow, o),
         "min_n": o.min_n,
     }

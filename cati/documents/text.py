@@ -77,6 +77,7 @@ def _round(doc: Mapping[str, Any], lang: str) -> list[str]:
             text = f"{word('yes', lang)} {formats.percent(s.get('yes_share'), lang)}"
         counts = f"n = {formats.integer(s['n'], lang)}, {word('dont_know', lang)} {s['dont_know']}"
         lines.append(f"  {q.label}: {text}; {counts}")
+    lines += _modes(doc, lang)
     lines += ["", f"== {word('offices', lang)}", f"  {doc['ranked_by']}"]
     header = [word("rank", lang), word("office", lang), word("n_complete", lang)]
     header += [f"C{i}" for i, _ in enumerate(doc["questions"], start=1)]
@@ -103,6 +104,46 @@ def _round(doc: Mapping[str, Any], lang: str) -> list[str]:
         header = [word("fu_office", lang), *follow_ups["columns"]]
         lines += ["  " + line for line in table(header, rows, numeric_from=1)]
         lines.append(f"  {word('fu_note', lang)}")
+    return lines + _counter(doc, lang)
+
+
+def _modes(doc: Mapping[str, Any], lang: str) -> list[str]:
+    """Each question per mode side by side (modes answer differently), or the one mode."""
+    modes = doc.get("modes")
+    if not modes:
+        return []
+    lines = ["", f"== {word('modes', lang)}", f"  {modes['line']}"]
+    if modes["columns"]:
+        header = [word("question", lang), *modes["columns"]]
+        rows = [
+            [row["label"], *(f"{c['text']}{'*' if c['grey'] else ''} (n = {c['n']})"
+                             for c in row["cells"])]
+            for row in modes["rows"]
+        ]  # fmt: skip
+        lines += ["  " + line for line in table(header, rows)]
+    return lines
+
+
+def _counter(doc: Mapping[str, Any], lang: str) -> list[str]:
+    """The counter ratings, apart: self-selected, never in the sampled figures."""
+    counter = doc.get("counter")
+    if not counter:
+        return []
+    lines = ["", f"== {counter['title']}", f"  {counter['note']}"]
+    if not counter["rows"]:
+        return [*lines, f"  {word('counter_none', lang)}"]
+    questions = counter["questions"]
+    header = [word(key, lang) for key in ("office", "counter_mode", "counter_n", "counter_flagged")]
+    header += [f"C{i}" for i, _ in enumerate(questions, 1)]
+    rows = [
+        [row["office"], row["mode"], row["n"], row["flagged"],
+         *(c.text + ("*" if c.grey else "") for c in row["cells"])]
+        for row in counter["rows"]
+    ]  # fmt: skip
+    lines += ["  " + line for line in table(header, rows, numeric_from=2)]
+    if questions:
+        lines.append("  " + " · ".join(f"C{i} {q.label}" for i, q in enumerate(questions, 1)))
+    lines.append(f"  * {word('text_note', lang, min_n=doc['min_n'])}")
     return lines
 
 
@@ -114,7 +155,7 @@ def _table_with_name(header, rows) -> list[str]:
 
 def _weeks(doc: Mapping[str, Any], lang: str) -> list[str]:
     if not doc["weeks"]:
-        return [word("no_rounds", lang)]
+        return [word("no_rounds", lang), *_counter(doc, lang)]
     header = [
         word("weeks", lang),
         word("sampled", lang),
@@ -134,4 +175,4 @@ def _weeks(doc: Mapping[str, Any], lang: str) -> list[str]:
         "  " + " · ".join(f"C{i} {q.label}" for i, q in enumerate(doc["questions"], start=1))
     )
     lines += ["", f"  * {word('text_note', lang, min_n=doc['min_n'])}"]
-    return lines
+    return lines + _counter(doc, lang)

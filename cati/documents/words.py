@@ -114,6 +114,35 @@ WORDS: dict[str, dict[str, str]] = {
     "rate": {"vi": "Tỷ lệ", "en": "Rate"},
     "value": {"vi": "Giá trị", "en": "Value"},
     "definition": {"vi": "Cách tính", "en": "Definition"},
+    "modes": {"vi": "Kết quả theo hình thức khảo sát", "en": "Figures by survey mode"},
+    "modes_note": {
+        "vi": "Người dân trả lời khác nhau tùy hình thức: qua điện thoại và tổng đài tự động "
+              "thường chấm điểm cao hơn qua web (Dillman). Số liệu chung của đợt gộp các hình "
+              "thức này.",
+        "en": "People answer differently by mode: by phone and IVR they rate more positively "
+              "than on the web (Dillman). The round's overall figures pool these modes.",
+    },
+    "one_mode": {"vi": "Mọi phiếu hoàn thành của đợt đều qua một hình thức: {mode}.",
+                 "en": "All of the round's completes came by one mode: {mode}."},
+    "mode_interviewer": {"vi": "điều tra viên", "en": "interviewer"},
+    "mode_ivr": {"vi": "tổng đài tự động", "en": "IVR"},
+    "mode_web": {"vi": "web", "en": "web"},
+    "mode_kiosk": {"vi": "máy tại quầy", "en": "kiosk"},
+    "mode_qr": {"vi": "mã QR", "en": "QR code"},
+    "question": {"vi": "Câu hỏi", "en": "Question"},
+    "counter": {"vi": "Đánh giá tại quầy và qua mã QR (tự nguyện, không phải mẫu ngẫu nhiên)",
+                "en": "Ratings at the counter and by QR code (volunteered, not a random sample)"},
+    "counter_note": {
+        "vi": "Người dân tự chọn đánh giá nên các số liệu này không tính vào kết quả khảo sát "
+              "ngẫu nhiên và tỷ lệ AAPOR. Phiếu bị đánh dấu nghi vấn không được tính.",
+        "en": "People chose to rate, so these figures are kept out of the sampled results and "
+              "the AAPOR rates. Flagged ratings are not counted.",
+    },
+    "counter_none": {"vi": "Không có đánh giá tại quầy hay qua mã QR trong kỳ này.",
+                     "en": "No counter or QR ratings in this period."},
+    "counter_mode": {"vi": "Hình thức", "en": "Mode"},
+    "counter_n": {"vi": "Số phiếu", "en": "Ratings"},
+    "counter_flagged": {"vi": "Nghi vấn (không tính)", "en": "Flagged (not counted)"},
     "follow_ups": {"vi": "Xử lý phản ánh", "en": "Follow-ups"},
     "fu_raised": {"vi": "Phản ánh phát sinh", "en": "Raised"},
     "fu_open": {"vi": "Đang xử lý", "en": "Open"},

@@ -415,13 +415,14 @@ def accept_rating(session: Session, rating_id: int, by: str, now: datetime) -> C
 def self_selected(
     session: Session, flow: Flow | None, start: datetime, end: datetime
 ) -> list[dict[str, Any]]:
-    """Per office and mode: `n` ratings counted (with at least one answer beyond consent,
-    not flagged or accepted by a manager), `flagged` (left out, not accepted), `accepted`,
-    `partial` (of those counted), and the question statistics of the counted ones, as the
-    rounds report them (`question_summary`, the flow's scale and `satisfied_from`)."""
+    """Per office (code and name) and mode: `n` ratings counted (with at least one answer
+    beyond consent, not flagged or accepted by a manager), `flagged` (left out, not
+    accepted), `accepted`, `partial` (of those counted), and the question statistics of the
+    counted ones, as the rounds report them (`question_summary`, the flow's scale and
+    `satisfied_from`)."""
     ratings = session.execute(
         select(CounterRating.id, Office.code, CounterRating.mode, CounterRating.flags,
-               CounterRating.accepted_by, CounterRating.finished_at)
+               CounterRating.accepted_by, CounterRating.finished_at, Office.name)
         .join(Office, Office.id == CounterRating.office_id)
         .where(CounterRating.started_at >= start, CounterRating.started_at < end)
     ).all()  # fmt: skip
@@ -436,7 +437,9 @@ def self_selected(
             if q != consent:
                 answered[rating_id][q] = v
     groups: dict[tuple[str, str], dict[str, Any]] = {}
-    for rating_id, code, mode, flags, accepted, finished in ratings:
+    names: dict[str, str] = {}
+    for rating_id, code, mode, flags, accepted, finished, name in ratings:
+        names[code] = name
         if not answered.get(rating_id):
             continue  # opened and left before the first question
         empty = {"n": 0, "flagged": 0, "accepted": 0, "partial": 0, "keys": defaultdict(dict)}
@@ -461,7 +464,8 @@ def self_selected(
                     questions[q.id] = question_summary(
                         q.type.value, group["keys"].get(q.id, {}), scale, q.satisfied_from
                     )
-        result.append({"office_code": code, "mode": mode, "n": group["n"],
+        result.append({"office_code": code, "office_name": names[code], "mode": mode,
+                       "n": group["n"],
                        "flagged": group["flagged"], "accepted": group["accepted"],
                        "partial": group["partial"], "questions": questions})  # fmt: skip
     return result

@@ -117,3 +117,79 @@ def test_the_text_summary_lists_the_follow_ups_per_office(doc):
     row = next(line for line in section.splitlines() if DONG_HA in line)
     assert row.split()[-7:] == ["3", "0", "0", "66,7", "%", "50,0", "%"]
     assert "5.2 và 5.3" in section
+
+
+def test_modes_are_shown_side_by_side_and_the_pooling_is_said(session, settings, survey_round):
+    """Đông Hà answered on the web (overall 9 9 8 7 6 3 → 7,00), the others by IVR (8 8 8 8 8
+    9 9 → 58 / 7 = 8,29): each mode has its own column, and a line says the overall pools them."""
+    from cati.documents.text import render
+    from cati.models import Member, Office
+
+    flows = load_flows(settings.flows_dir)
+    single = model.round_document(round_report(session, survey_round.id, flows, TZ),
+                                  flows["mscore"], model.Options())  # fmt: skip
+    assert single["modes"] == {
+        "line": "Mọi phiếu hoàn thành của đợt đều qua một hình thức: tổng đài tự động.",
+        "columns": [],
+        "rows": [],
+    }
+    dong_ha = session.query(Office).filter_by(code="DH").one()
+    for member in session.query(Member).filter_by(office_id=dong_ha.id):
+        member.mode = "web"
+    session.flush()
+    doc = model.round_document(round_report(session, survey_round.id, flows, TZ),
+                               flows["mscore"], model.Options())  # fmt: skip
+    modes = doc["modes"]
+    assert modes["columns"] == ["tổng đài tự động", "web"]
+    assert modes["completes"] == ["7", "6"]
+    assert "Dillman" in modes["line"] and "gộp" in modes["line"]
+    overall = next(row for row in modes["rows"] if row["label"] == "Hài lòng chung")
+    assert [(c["text"], c["n"]) for c in overall["cells"]] == [("8,29", "7"), ("7,00", "6")]
+    paid = next(row for row in modes["rows"] if row["kind"] == "yes_no" and "biên lai" in
+                row["label"])  # fmt: skip
+    assert [c["text"] for c in paid["cells"]] == ["14,3\u00a0%", "16,7\u00a0%"]
+    # The round's own figures still pool them: 13 completes, 7,69.
+    assert doc["headline"][2]["value"] == "13"
+    section = render(doc).split("== Kết quả theo hình thức khảo sát")[1].split("==")[0]
+    assert "8,29 (n = 7)" in section and "7,00 (n = 6)" in section
+
+
+def test_counter_ratings_have_their_own_section_greyed_under_the_minimum(settings, doc):
+    from cati.documents.text import render
+
+    flows = load_flows(settings.flows_dir)
+    ratings = [
+        {"office_code": "DH", "office_name": DONG_HA, "mode": "qr", "n": 3, "flagged": 2,
+         "questions": {"overall": {"n": 3, "mean": 8.0, "dont_know": 0}}},
+        {"office_code": "DH", "office_name": DONG_HA, "mode": "kiosk", "n": 12, "flagged": 0,
+         "questions": {"overall": {"n": 12, "mean": 7.5, "dont_know": 0}}},
+    ]  # fmt: skip
+    section = model.counter(ratings, flows["mscore"], model.Options())
+    assert section["title"] == (
+        "Đánh giá tại quầy và qua mã QR (tự nguyện, không phải mẫu ngẫu nhiên)"
+    )
+    assert [(r["mode"], r["n"], r["flagged"]) for r in section["rows"]] == [
+        ("máy tại quầy", "12", "0"), ("mã QR", "3", "2"),
+    ]  # fmt: skip
+    kiosk, qr = (row["cells"][0] for row in section["rows"])
+    assert (kiosk.text, kiosk.grey) == ("7,50", False) and (qr.text, qr.grey) == ("8,00", True)
+    assert model.counter(None, flows["mscore"], model.Options()) is None
+    text = render({**doc, "counter": section})
+    assert "== Đánh giá tại quầy và qua mã QR" in text
+    assert text.index("== Đánh giá tại quầy") > text.index("== Cảnh báo")
+    empty = model.counter([], flows["mscore"], model.Options())
+    assert "Không có đánh giá tại quầy" in render({**doc, "counter": empty})
+
+
+def test_the_pdf_lays_out_the_modes_and_the_counter_ratings(settings, doc):
+    from cati.documents import pdf
+
+    flows = load_flows(settings.flows_dir)
+    overall = {"overall": {"n": 6, "mean": 7.5, "dont_know": 0}}
+    ratings = [{"office_code": "DH", "office_name": DONG_HA, "mode": "kiosk", "n": 6,
+                "flagged": 1, "questions": overall}]  # fmt: skip
+    modes = {"line": "x", "columns": ["IVR", "web"], "completes": ["7", "6"],
+             "rows": [{"label": "Hài lòng chung", "kind": "scale",
+                       "cells": [{"text": "8,29", "n": "7", "grey": False}] * 2}]}  # fmt: skip
+    counter = model.counter(ratings, flows["mscore"], model.Options())
+    assert pdf.render({**doc, "modes": modes, "counter": counter}).startswith(b"%PDF")

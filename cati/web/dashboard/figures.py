@@ -189,3 +189,65 @@ def legend(thresholds: Mapping[str, float], columns: list[Column]) -> list[dict[
         for question, (direction, _, setting) in WARNINGS.items()
         if question in shown and question in thresholds
     ]
+
+
+MODE_ORDER = ("interviewer", "ivr", "web", "kiosk", "qr")
+
+
+def _mode_key(mode: str) -> tuple[int, str]:
+    return (MODE_ORDER.index(mode) if mode in MODE_ORDER else len(MODE_ORDER), mode)
+
+
+def by_mode(report: Mapping[str, Any], columns: list[Column], *, min_n: int) -> dict | None:
+    """The modes that completed interviews, in a fixed order, and each question's cell per
+    mode (modes answer differently, so the page shows them side by side); `rows` is empty
+    when only one mode answered. None when nobody completed."""
+    answered = sorted(
+        (m for m in report.get("modes", []) if m["counts"]["complete"]),
+        key=lambda m: _mode_key(m["mode"]),
+    )
+    if not answered:
+        return None
+    rows = []
+    if len(answered) > 1:
+        for column in columns:
+            cells = [
+                cell_of(column, m["questions"].get(column.id), min_n=min_n, thresholds={})
+                for m in answered
+            ]
+            rows.append((column, cells))
+    return {
+        "modes": [m["mode"] for m in answered],
+        "completes": [m["counts"]["complete"] for m in answered],
+        "rows": rows,
+    }
+
+
+def counter_rows(
+    self_selected: list[Mapping[str, Any]], flow: Flow | None, language: str, *, min_n: int
+) -> tuple[list[Column], list[Row]]:
+    """The counter ratings (kiosk, QR) per office and mode, by office name: their columns
+    (the counter questionnaire's scale and yes/no questions) and rows (n counted, flagged,
+    each question's cell greyed under `min_n`). Self-selected: never ranked or warned."""
+    first = next((g for g in self_selected if g.get("questions")), None)
+    columns = columns_of(flow, {"questions": first["questions"]}, language) if first else []
+    rows = []
+    for group in sorted(
+        self_selected,
+        key=lambda g: (g.get("office_name") or g["office_code"], _mode_key(g["mode"])),
+    ):
+        cells = {
+            c.id: cell_of(c, group["questions"].get(c.id), min_n=min_n, thresholds={})
+            for c in columns
+        }
+        rows.append(
+            Row(
+                f"{group['office_code']}-{group['mode']}",
+                group.get("office_name") or group["office_code"],
+                group["n"],
+                cells,
+                low=group["n"] < min_n,
+                extra={"mode": group["mode"], "flagged": group["flagged"]},
+            )
+        )
+    return columns, rows

@@ -21,6 +21,7 @@ from flask import (
 
 from cati.domain.flow import FlowError
 from cati.domain.weeks import IsoWeek
+from cati.services.counter import self_selected
 from cati.services.dashboard import calling_ends, recording_of, round_comments, trend_rounds
 from cati.services.exports import export_columns, export_rows
 from cati.services.flows import load_flows
@@ -93,6 +94,9 @@ def round_page(round_id: int):
         flow = flows.get(report["round"]["flow"])
         comments = round_comments(session, round_id, flow)
         ends_at = calling_ends(session).get(round_id)
+        # The counter ratings of the round's week: self-selected, in their own section.
+        week = IsoWeek.parse(report["round"]["week"]).bounds_utc(settings.timezone)
+        ratings = self_selected(session, flows.get(settings.counter_flow), *week)
     language = current_language()
     min_n = figures.min_n_of(settings)
     thresholds = figures.thresholds_of(settings)
@@ -110,6 +114,10 @@ def round_page(round_id: int):
         min_n=min_n,
         comments=comments,
         charts=_distribution_charts(report, columns),
+        modes=figures.by_mode(report, columns, min_n=min_n),
+        counter=figures.counter_rows(
+            ratings, flows.get(settings.counter_flow), language, min_n=min_n
+        ),
     )
 
 
@@ -310,8 +318,12 @@ def trend():
     settings = runtime.settings
     first, last, error = _week_range()
     flows = _flows()
+    counter_flow = flows.get(settings.counter_flow)
     with runtime.transaction() as session:
         items = [] if error else trend_rounds(session, first, last, flows, settings.timezone)
+        # The counter ratings of those weeks: self-selected, in their own section.
+        period = first.bounds_utc(settings.timezone)[0], last.bounds_utc(settings.timezone)[1]
+        ratings = None if error else self_selected(session, counter_flow, *period)
     language = current_language()
     min_n = figures.min_n_of(settings)
     questions: dict[str, figures.Column] = {}
@@ -389,6 +401,9 @@ def trend():
         points=points,
         series=series,
         min_n=min_n,
+        counter=None
+        if ratings is None
+        else figures.counter_rows(ratings, counter_flow, language, min_n=min_n),
     ), (400 if error else 200)
 
 
