@@ -553,6 +553,7 @@ def trend_document(
         "questions": questions,
         "scales": [q for q in questions if q.kind == "scale"],
         "weeks": weeks,
+        "follow_ups": follow_ups(trend, o),
         "counter": counter(trend.get("self_selected"), counter_flow, o),
         "min_n": o.min_n,
     }

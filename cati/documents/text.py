@@ -96,15 +96,21 @@ def _round(doc: Mapping[str, Any], lang: str) -> list[str]:
     lines += [f"  ▲ {i['office']}: {'; '.join(i['flags'])}" for i in items] or [
         f"  {word('no_warnings', lang)}"
     ]
+    return lines + _follow_ups(doc, lang) + _counter(doc, lang)
+
+
+def _follow_ups(doc: Mapping[str, Any], lang: str) -> list[str]:
+    """The follow-ups in all and per office, when any were raised."""
     follow_ups = doc.get("follow_ups")
-    if follow_ups:
-        lines += ["", f"== {word('follow_ups', lang)}"]
-        lines.append("  " + " · ".join(f"{i['label']} {i['value']}" for i in follow_ups["totals"]))
-        rows = [[row["name"], *row["values"]] for row in follow_ups["offices"]]
-        header = [word("fu_office", lang), *follow_ups["columns"]]
-        lines += ["  " + line for line in table(header, rows, numeric_from=1)]
-        lines.append(f"  {word('fu_note', lang)}")
-    return lines + _counter(doc, lang)
+    if not follow_ups:
+        return []
+    lines = ["", f"== {word('follow_ups', lang)}"]
+    lines.append("  " + " · ".join(f"{i['label']} {i['value']}" for i in follow_ups["totals"]))
+    rows = [[row["name"], *row["values"]] for row in follow_ups["offices"]]
+    header = [word("fu_office", lang), *follow_ups["columns"]]
+    lines += ["  " + line for line in table(header, rows, numeric_from=1)]
+    lines.append(f"  {word('fu_note', lang)}")
+    return lines
 
 
 def _modes(doc: Mapping[str, Any], lang: str) -> list[str]:
@@ -155,7 +161,7 @@ def _table_with_name(header, rows) -> list[str]:
 
 def _weeks(doc: Mapping[str, Any], lang: str) -> list[str]:
     if not doc["weeks"]:
-        return [word("no_rounds", lang), *_counter(doc, lang)]
+        return [word("no_rounds", lang), *_follow_ups(doc, lang), *_counter(doc, lang)]
     header = [
         word("weeks", lang),
         word("sampled", lang),
@@ -175,4 +181,4 @@ def _weeks(doc: Mapping[str, Any], lang: str) -> list[str]:
         "  " + " · ".join(f"C{i} {q.label}" for i, q in enumerate(doc["questions"], start=1))
     )
     lines += ["", f"  * {word('text_note', lang, min_n=doc['min_n'])}"]
-    return lines + _counter(doc, lang)
+    return lines + _follow_ups(doc, lang) + _counter(doc, lang)

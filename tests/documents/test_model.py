@@ -193,3 +193,15 @@ def test_the_pdf_lays_out_the_modes_and_the_counter_ratings(settings, doc):
                        "cells": [{"text": "8,29", "n": "7", "grey": False}] * 2}]}  # fmt: skip
     counter = model.counter(ratings, flows["mscore"], model.Options())
     assert pdf.render({**doc, "modes": modes, "counter": counter}).startswith(b"%PDF")
+
+
+def test_the_weeks_documents_have_the_follow_ups_of_their_period():
+    from cati.documents.text import render
+
+    office = {"raised": 1, "open": 1, "overdue": 0, "closed": 0, "on_time_share": None,
+              "satisfied_share": None, "median_days_to_close": None}  # fmt: skip
+    trend = {"weeks": "2026-W47..2026-W48", "rounds": [],
+             "follow_ups": {**office, "offices": [{"office_name": DONG_HA, **office}]}}  # fmt: skip
+    doc = model.trend_document(trend, {}, model.Options())
+    assert doc["follow_ups"]["offices"][0]["name"] == DONG_HA
+    assert "== Xử lý phản ánh" in render(doc) and DONG_HA in render(doc)

@@ -127,6 +127,27 @@ def test_the_round_page_shows_the_follow_ups_per_office(web, session, settings):
     assert "5.2 và 5.3" in page and 'href="/followups"' in page
 
 
+def test_the_trend_page_shows_the_follow_ups_raised_in_its_weeks(web, session, settings):
+    from cati.models import Member, Office
+    from cati.services.flows import load_flows
+    from cati.services.follow_ups import raise_for_answer
+
+    round_ = populate(session)
+    flow = load_flows(settings.flows_dir)["mscore"]
+    member = session.scalar(
+        select(Member.id).join(Office, Office.id == Member.office_id).where(Office.code == "DH")
+    )
+    raise_for_answer(session, flow, member, "asked_to_return", "1", NOW)  # NOW is in 2026-W48
+    session.flush()
+    client = signed_in(web, session, "minh", "manager")
+    page = page_of(client, "/dashboard/trend?from=2026-W47&to=2026-W48")
+    assert "<title>" in page and "Phản ánh cần cơ quan xử lý" not in page.split("</title>")[0]
+    row = re.search(r'data-testid="follow-ups-DH">(.*?)</tr>', page, re.S)[1]
+    assert re.findall(r'<td class="num[^"]*">([^<]*)</td>', row) == ["1", "1", "0", "–", "–"]
+    earlier = page_of(client, "/dashboard/trend?from=2026-W45&to=2026-W47")
+    assert 'data-testid="follow-ups"' not in earlier and round_.week == "2026-W47"
+
+
 def test_offices_are_ranked_low_n_greyed_never_flagged_not_ranked(web, session):
     round_ = populate(session)
     client = signed_in(web, session, "minh", "manager")

@@ -25,6 +25,7 @@ from cati.services.counter import self_selected
 from cati.services.dashboard import calling_ends, recording_of, round_comments, trend_rounds
 from cati.services.exports import export_columns, export_rows
 from cati.services.flows import load_flows
+from cati.services.follow_ups import follow_up_figures
 from cati.services.reports import (
     ReportError,
     report_table,
@@ -324,6 +325,14 @@ def trend():
         # The counter ratings of those weeks: self-selected, in their own section.
         period = first.bounds_utc(settings.timezone)[0], last.bounds_utc(settings.timezone)[1]
         ratings = None if error else self_selected(session, counter_flow, *period)
+        # The follow-ups raised in those weeks, per office.
+        follow_ups = (
+            None
+            if error
+            else follow_up_figures(
+                session, now=runtime.clock(), raised_from=period[0], raised_before=period[1]
+            )
+        )
     language = current_language()
     min_n = figures.min_n_of(settings)
     questions: dict[str, figures.Column] = {}
@@ -401,6 +410,7 @@ def trend():
         points=points,
         series=series,
         min_n=min_n,
+        follow_ups=follow_ups,
         counter=None
         if ratings is None
         else figures.counter_rows(ratings, counter_flow, language, min_n=min_n),
