@@ -115,6 +115,17 @@ def _in_console_queue():
     return or_(Member.mode == "interviewer", Round.mode == "interviewer")
 
 
+def _waiting_in_queue(now: datetime) -> tuple:
+    """Members waiting in the interviewers' queue (due or not): a round still calling, pending,
+    with a number. The caller joins Round."""
+    return (
+        _in_console_queue(),
+        round_still_calling(now),
+        Member.status == MemberStatus.PENDING.value,
+        Member.phone.is_not(None),
+    )
+
+
 def queue_counts(session: Session, user_id: int, now: datetime, tz: tzinfo) -> dict[str, int]:
     """Counts for the queue page: due now, appointments (today, local), my cases in progress."""
     local_day_end = (now.astimezone(tz) + timedelta(days=1)).replace(
@@ -195,10 +206,7 @@ def claim_next_case(
         select(Member.id)
         .join(Round, Round.id == Member.round_id)
         .where(
-            _in_console_queue(),
-            round_still_calling(now),
-            Member.status == MemberStatus.PENDING.value,
-            Member.phone.is_not(None),
+            *_waiting_in_queue(now),
             not_opted_out(),
             _is_due(now),
             *([Member.attempt_count < policy.max_attempts] if policy is not None else []),
@@ -953,10 +961,7 @@ def queue_outlook(
         .select_from(Member)
         .join(Round, Round.id == Member.round_id)
         .where(
-            _in_console_queue(),
-            round_still_calling(now),
-            Member.status == MemberStatus.PENDING.value,
-            Member.phone.is_not(None),
+            *_waiting_in_queue(now),
             due_at > now,
         )
     )

@@ -81,6 +81,17 @@ def rounds():
     )
 
 
+def _report_or_404(session, round_id: int, flows) -> dict:
+    """The round's report JSON, as `cati report` gives it; 404 for an unknown round."""
+    runtime = get_runtime()
+    try:
+        return round_report(
+            session, round_id, flows, runtime.settings.timezone, now=runtime.clock()
+        )
+    except ReportError:
+        abort(404)
+
+
 @bp.get("/rounds/<int:round_id>")
 @role_required(*MANAGERS)
 def round_page(round_id: int):
@@ -88,10 +99,7 @@ def round_page(round_id: int):
     settings = runtime.settings
     flows = _flows()
     with runtime.transaction() as session:
-        try:
-            report = round_report(session, round_id, flows, settings.timezone, now=runtime.clock())
-        except ReportError:
-            abort(404)
+        report = _report_or_404(session, round_id, flows)
         flow = flows.get(report["round"]["flow"])
         comments = round_comments(session, round_id, flow)
         ends_at = calling_ends(session).get(round_id)
@@ -176,13 +184,8 @@ def recording(answer_id: int):
 def report_download(round_id: int, fmt: str):
     if fmt not in FORMATS:
         abort(404)
-    runtime = get_runtime()
-    settings = runtime.settings
-    with runtime.transaction() as session:
-        try:
-            data = round_report(session, round_id, _flows(), settings.timezone, now=runtime.clock())
-        except ReportError:
-            abort(404)
+    with get_runtime().transaction() as session:
+        data = _report_or_404(session, round_id, _flows())
     columns, rows = report_table(data)
     return _table_response(
         fmt, columns, rows, f"cati-round-{round_id}-report", f"report {round_id}"
@@ -200,10 +203,7 @@ def report_pdf(round_id: int):
     settings = runtime.settings
     flows = _flows()
     with runtime.transaction() as session:
-        try:
-            data = round_report(session, round_id, flows, settings.timezone, now=runtime.clock())
-        except ReportError:
-            abort(404)
+        data = _report_or_404(session, round_id, flows)
         ends = session.get(Round, round_id).calling_ends_at
     doc = model.round_document(
         data,
