@@ -256,7 +256,9 @@ def claim_next_case(
 
 
 def _held(session: Session, member_id: int, user_id: int, now: datetime) -> Member:
-    member = session.get(Member, member_id)
+    # Locked: the page saves each answer as it is typed, and a quick typist's saves overlap;
+    # the later one waits here and then sees what the earlier one saved.
+    member = session.get(Member, member_id, with_for_update=True)
     if member is None or member.claimed_by != user_id:
         raise ConsoleError(
             "this case is not yours to work on (it was released or expired)",

@@ -202,6 +202,53 @@ def test_two_interviewers_clicking_at_once_get_different_cases(tmp_path):
     assert None not in got and len(set(got)) == 2
 
 
+def test_saves_of_one_case_overlapping_are_taken_one_after_the_other(tmp_path, settings):
+    """The page saves each answer as it is typed: a quick typist's saves overlap. The second
+    waits for the first and sees its answers (seen: a duplicate answer refused, a 500)."""
+    flows = load_flows(settings.flows_dir)
+    with fresh_database(tmp_path) as url:
+        upgrade(url)
+        engine = make_engine(url)
+        factory = make_session_factory(engine)
+        with factory.begin() as session:
+            round_ = create_round(session)
+            round_.mode = "interviewer"
+            create_member(session, round_)
+            lan_id = create_user(session, "lan").id
+        with factory.begin() as session:
+            member_id = claim_next_case(session, lan_id, NOW)
+        first_saved, errors = threading.Event(), []
+
+        def save(answers, hold):
+            try:
+                with factory() as session:
+                    if not hold:
+                        first_saved.wait(5)
+                    save_answers(session, member_id, lan_id, answers, flows, TZ, NOW)
+                    if hold:
+                        first_saved.set()
+                        threading.Event().wait(0.5)  # the other save arrives meanwhile
+                    session.commit()
+            except Exception as exc:  # noqa: BLE001 - the test reports what went wrong
+                errors.append(exc)
+
+        threads = [
+            threading.Thread(target=save, args=({"consent": "1"}, True)),
+            threading.Thread(target=save, args=({"consent": "1", "staff_attitude": "7"}, False)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        with factory() as session:
+            saved = session.execute(
+                select(Answer.question_id, Answer.value).where(Answer.member_id == member_id)
+            ).all()
+        engine.dispose()
+    assert errors == []
+    assert sorted(saved) == [("consent", "1"), ("staff_attitude", "7")]
+
+
 # --------------------------------------------------------------------------------------------
 # Issue 13: the console made for people
 # --------------------------------------------------------------------------------------------
