@@ -229,7 +229,7 @@ def test_saves_of_one_case_overlapping_are_taken_one_after_the_other(tmp_path, s
                         first_saved.set()
                         threading.Event().wait(0.5)  # the other save arrives meanwhile
                     session.commit()
-            except Exception as exc:  # noqa: BLE001 - the test reports what went wrong
+            except Exception as exc:  # the test reports what went wrong
                 errors.append(exc)
 
         threads = [
