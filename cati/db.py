@@ -7,10 +7,16 @@ import os
 import sqlite3
 import stat
 import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: writers of other processes meet SQLite's busy handler
+    fcntl = None
 
 from sqlalchemy import Connection, DateTime, Engine, MetaData, Table, create_engine, event
 from sqlalchemy.engine import make_url
@@ -119,7 +125,8 @@ def make_engine(url: str, **kwargs) -> Engine:
 # The database holds citizens' names and numbers: its file, and the -wal and -shm files SQLite
 # creates beside it (with the database file's own mode), are for their owner only.
 PRIVATE_MODE = 0o600
-SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal")
+WRITERS_SUFFIX = "-writers"  # the lock file of the writers of all processes (_WriterLock)
+SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal", WRITERS_SUFFIX)
 
 
 def _create_private(path: Path, _dialect, _record, _cargs, _cparams) -> None:
@@ -176,11 +183,45 @@ def _sqlite_begin(connection) -> None:
 
 
 class _WriterLock:
-    """The lock a process's writers of one SQLite file queue on, and the thread holding it."""
+    """What a process's writers of one SQLite file queue on: a thread lock, then a lock on a
+    file beside the database (`-writers`) that the other processes' writers take too."""
 
-    def __init__(self) -> None:
+    def __init__(self, path: str) -> None:
         self.lock = threading.Lock()
         self.owner: int | None = None
+        self.path = path + WRITERS_SUFFIX
+        self.fd: int | None = None  # opened by the first writer, kept for the process
+        self.pid = 0  # the process that opened it: a forked worker opens its own
+
+    def lock_file(self, timeout: float) -> bool:
+        """Take the file lock (the thread lock is held), waiting at most `timeout` seconds.
+
+        Polled, not blocking, so that a writer hung in another process costs a timeout (then
+        SQLite's own handler, as before) and never a hang; the polls are short, so a waiting
+        writer goes on within a millisecond or two of the lock's release, where SQLite's busy
+        handler would sleep up to 100 ms."""
+        if fcntl is None:
+            return False
+        if self.fd is None or self.pid != os.getpid():
+            # A forked process shares its parent's open file, and so its lock: never use it.
+            try:
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_MODE)
+            except OSError:  # a read-only folder: SQLite's own lock and handler, as before
+                return False
+            self.pid = os.getpid()
+        deadline, pause = time.monotonic() + timeout, 0.0002
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, 0.002)
+
+    def unlock_file(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
 
 
 _WRITER_LOCKS: dict[str, _WriterLock] = {}
@@ -188,16 +229,16 @@ _WRITER_LOCKS_GUARD = threading.Lock()
 
 
 class _SQLiteConnection(sqlite3.Connection):
-    """A SQLite connection whose write transactions first take a lock shared by every
-    connection of this process to the same file, released once they commit or roll back.
+    """A SQLite connection whose write transactions first take the writers' lock of its file
+    (`_WriterLock`), released once they commit or roll back.
 
     SQLite lets one writer in at a time; the others wait in its busy handler, which polls
     with sleeps growing to 100 ms, so that under concurrent webhooks a turn could sleep far
     longer than the transaction it waited for (the tail of scripts/bench_ivr.py). Threads
-    queued on a lock are woken as soon as it is free. Other processes still meet SQLite's
-    own lock and busy handler, as before. A thread that already holds the lock through
-    another connection does not wait for itself: it goes on to SQLite's handler, as before;
-    so does one that waited longer than the busy timeout.
+    queued on a lock are woken as soon as it is free, and writers of other processes (the
+    web server's workers, the scheduler, a command) within a millisecond or two. A thread
+    that already holds the lock through another connection does not wait for itself: it goes
+    on to SQLite's handler, as before; so does one that waited longer than the busy timeout.
     """
 
     def __init__(self, database, *args, timeout: float = 5.0, **kwargs) -> None:
@@ -205,20 +246,27 @@ class _SQLiteConnection(sqlite3.Connection):
         self._timeout = timeout
         key = os.path.realpath(os.fsdecode(database))
         with _WRITER_LOCKS_GUARD:
-            self._writers = _WRITER_LOCKS.setdefault(key, _WriterLock())
-        self._holds_writers = False
+            if key not in _WRITER_LOCKS:
+                _WRITER_LOCKS[key] = _WriterLock(key)
+            self._writers = _WRITER_LOCKS[key]
+        self._holds_writers = self._holds_file = False
 
     def wait_for_writers(self) -> None:
         writers = self._writers
         if self._holds_writers or writers.owner == threading.get_ident():
             return
+        start = time.monotonic()
         if writers.lock.acquire(timeout=self._timeout):
             writers.owner = threading.get_ident()
             self._holds_writers = True
+            self._holds_file = writers.lock_file(self._timeout - (time.monotonic() - start))
 
     def release_writers(self) -> None:
         if self._holds_writers:
             self._holds_writers = False
+            if self._holds_file:
+                self._holds_file = False
+                self._writers.unlock_file()
             self._writers.owner = None
             self._writers.lock.release()
 

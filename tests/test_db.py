@@ -1,8 +1,12 @@
-"""The engine's SQLite set-up: writers of one process queue on a lock, not in SQLite's busy
-handler (its sleeps made the IVR's tail under concurrent webhooks, issue 17)."""
+"""The engine's SQLite set-up: writers queue on a lock (a thread lock, then a file lock shared
+with other processes), not in SQLite's busy handler (its sleeps made the IVR's tail under
+concurrent webhooks, issue 17)."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import stat
 import threading
 
 import pytest
@@ -76,3 +80,43 @@ def test_a_thread_never_waits_for_its_own_lock(sqlite_engine):
         conn.execute(text("INSERT INTO t VALUES (1)"))
         with pytest.raises(OperationalError, match="locked"), sqlite_engine.begin() as other:
             other.execute(text("INSERT INTO t VALUES (2)"))
+
+
+def other_process_lock(tmp_path) -> int:
+    """An open file of its own on the writers' lock file, as another process would have."""
+    return os.open(tmp_path / "writers.db-writers", os.O_RDWR)
+
+
+def test_a_write_transaction_locks_out_the_writers_of_other_processes(sqlite_engine, tmp_path):
+    with sqlite_engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+        other = other_process_lock(tmp_path)
+        with pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free once committed
+    os.close(other)
+    mode = stat.S_IMODE(os.stat(tmp_path / "writers.db-writers").st_mode)
+    assert oct(mode) == "0o600"
+
+
+def test_a_writer_waits_for_another_process_and_goes_on_when_it_is_done(sqlite_engine, tmp_path):
+    with sqlite_engine.begin() as conn:  # creates the lock file
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+    other = other_process_lock(tmp_path)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    done = threading.Event()
+
+    def write() -> None:
+        with sqlite_engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (2)"))
+        done.set()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    assert not done.wait(0.1)  # waiting for the other process, not writing past it
+    fcntl.flock(other, fcntl.LOCK_UN)
+    thread.join(10)
+    os.close(other)
+    assert done.is_set()
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM t ORDER BY n")).scalars().all() == [1, 2]
