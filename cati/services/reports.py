@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, case, func, null, or_, select, union_all
+from sqlalchemy import Integer, String, and_, case, func, null, or_, select, text, union_all
 from sqlalchemy.orm import Session
 
 from cati.domain.dispositions import AttemptOutcome, is_human_contact
@@ -157,6 +157,13 @@ def round_report(
     if round_ is None:
         raise ReportError(f"no round with id {round_id}")
     flow = flows.get(round_.flow)
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # This transaction only: the default 4 MB spills the statement's sort and hash join of
+        # a large round to disk, and JIT-compiling it costs more than it saves
+        # (scripts/bench_report.py --explain).
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+        session.execute(text("SET LOCAL jit = off"))
     figures = {name: defaultdict(_new_entry) for name in GROUPINGS}
     groups: dict[int, tuple] = {}  # k: (office, officer, mode, interviewer)
     answer_rows = []
@@ -172,7 +179,7 @@ def round_report(
         attempted,
         contacted,
         calls,
-    ) in session.execute(_finest_grain(round_id, session.get_bind().dialect.name)):
+    ) in session.execute(_finest_grain(round_id, dialect)):
         if question_id is not None:
             answer_rows.append((k, question_id, value, n))
             continue
