@@ -23,7 +23,7 @@ import hmac
 import re
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -245,6 +245,29 @@ def _runs(patterns: Sequence[tuple], length: int) -> set[int]:
             found.update(range(start, index))
         start = index
     return found
+
+
+def read_together(
+    ratings: Iterable[tuple[int, Hashable, datetime]], window: timedelta
+) -> list[list[int]]:
+    """The ratings (id, source, start) in the groups a manager reads together: from one
+    source (a kiosk, an office's QR code), each started within `window` of the one before,
+    so a burst is one group. Each group in time order; the groups by their first start."""
+    by_source: dict[Hashable, list[tuple[datetime, int]]] = defaultdict(list)
+    for rating_id, source, started_at in ratings:
+        by_source[source].append((started_at, rating_id))
+    groups: list[list[tuple[datetime, int]]] = []
+    for items in by_source.values():
+        items.sort()
+        group = [items[0]]
+        for item in items[1:]:
+            if item[0] - group[-1][0] > window:
+                groups.append(group)
+                group = []
+            group.append(item)
+        groups.append(group)
+    groups.sort(key=lambda g: g[0])
+    return [[rating_id for _, rating_id in group] for group in groups]
 
 
 def flags_text(flags: Iterable[str]) -> str | None:
