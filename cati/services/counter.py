@@ -488,8 +488,9 @@ def flagged_ratings(
     """The flagged ratings waiting for a manager (or, `accepted`, those a manager
     accepted), started in [start, end), of one office or all, or just `ids`: the ones the
     figures count as flagged (with an answer beyond consent), in the groups read together
-    (one kiosk or QR code, each within `window` of the one before: a burst is one group),
-    by office name then time. At most `limit` ratings, the earliest."""
+    (one kiosk or QR code, each within `window` of the one before or with the same answers
+    in a run: a burst, a run is one group), by office name then time. At most `limit`
+    ratings, the earliest."""
     query = (
         select(CounterRating, Office.code, Office.name, Kiosk.name)
         .join(Office, Office.id == CounterRating.office_id)
@@ -526,13 +527,23 @@ def flagged_ratings(
         )  # fmt: skip
         if limit is not None and len(found) >= limit:
             break
-    sources = {r.id: _source(r.kiosk_id, r.office_code) for r in found.values()}
     groups = rules.read_together(
-        ((r.id, sources[r.id], r.started_at) for r in found.values()), window
+        (
+            (r.id, _source(r.kiosk_id, r.office_code), r.started_at, _run(r))
+            for r in found.values()
+        ),
+        window,
     )
     batches = [[found[i] for i in group] for group in groups]
     batches.sort(key=lambda b: (b[0].office_name, b[0].started_at, b[0].id))
     return batches
+
+
+def _run(rating: FlaggedRating) -> tuple | None:
+    """What a rating in a run of identical answers shares with the others of the run."""
+    if rules.SAME_ANSWERS not in rating.flags:
+        return None
+    return tuple(sorted(rating.answers.items()))
 
 
 def _source(kiosk_id: int | None, office: Any) -> tuple[str, Any]:

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from cati.models import AuditEvent, CounterRating
+from cati.models import AuditEvent, CounterRating, Kiosk
 from cati.services.counter import (
     COUNTER_ACCEPTED,
     COUNTER_UNACCEPTED,
@@ -35,18 +35,17 @@ def mscore(settings):
     return load_flows(settings.flows_dir)["mscore"]
 
 
-def rate(session, runtime, flow, office, when, score="9", *, kiosk=None, code=None):
+def rate(session, settings, flow, office, when, score="9", *, kiosk=None, code=None):
     rating = start_rating(session, flow, office_id=office.id, kiosk_id=kiosk,
                           mode="kiosk" if kiosk else "qr", language="vi", now=when,
                           dossier_code=code)  # fmt: skip
     if score is not None:
         answer_rating(session, flow, rating, question_id="staff_attitude", value=score,
-                      text=None, now=when, settings=runtime.settings)  # fmt: skip
+                      text=None, now=when, settings=settings)  # fmt: skip
     return rating
 
 
-@pytest.fixture
-def counter(session, runtime, mscore):
+def counter_ratings(session, settings, flow) -> dict:
     """At Đông Hà: a burst of six at the desk's kiosk from 10:00 (each 20 s after the one
     before), one rating there at 11:00, and at 22:00 a QR rating with a dossier code and one
     opened and left (flagged, but not in the figures: no answer). Cam Lộ: one at 22:00."""
@@ -54,16 +53,40 @@ def counter(session, runtime, mscore):
     other = create_office(session, "CL", "Bộ phận một cửa Cam Lộ")
     kiosk, _ = add_kiosk(session, "DH", "Quầy 1", NOW)
     burst = [
-        rate(session, runtime, mscore, office, NOW + timedelta(seconds=20 * i), kiosk=kiosk.id)
+        rate(session, settings, flow, office, NOW + timedelta(seconds=20 * i), kiosk=kiosk.id)
         for i in range(6)
     ]
-    calm = rate(session, runtime, mscore, office, NOW + timedelta(hours=1), "8", kiosk=kiosk.id)
-    left = rate(session, runtime, mscore, office, NIGHT - timedelta(minutes=5), None)
+    calm = rate(session, settings, flow, office, NOW + timedelta(hours=1), "8", kiosk=kiosk.id)
+    left = rate(session, settings, flow, office, NIGHT - timedelta(minutes=5), None)
     code = create_case(session).dossier_code
-    night = rate(session, runtime, mscore, office, NIGHT, "7", code=code)
-    elsewhere = rate(session, runtime, mscore, other, NIGHT, "2")
+    night = rate(session, settings, flow, office, NIGHT, "7", code=code)
+    elsewhere = rate(session, settings, flow, other, NIGHT, "2")
     return {"burst": [r.id for r in burst], "calm": calm.id, "left": left.id,
             "night": night.id, "elsewhere": elsewhere.id, "code": code}  # fmt: skip
+
+
+ANSWERS = [("staff_attitude", "9"), ("guidance_quality", "8"), ("on_time", "1"),
+           ("asked_to_return", "2"), ("paid_without_receipt", "2"), ("overall", "9"),
+           ("comment", None)]  # fmt: skip
+
+
+def identical_ratings(session, settings, flow, times) -> list[int]:
+    """Complete ratings with the same answers at Đông Hà's kiosk, at these times."""
+    office = create_office(session, "DH")
+    kiosk = session.scalar(select(Kiosk.id).where(Kiosk.office_id == office.id))
+    ids = []
+    for when in times:
+        rating = rate(session, settings, flow, office, when, None, kiosk=kiosk)
+        for question, key in ANSWERS:
+            answer_rating(session, flow, rating, question_id=question, value=key, text=None,
+                          now=when, settings=settings)  # fmt: skip
+        ids.append(rating.id)
+    return ids
+
+
+@pytest.fixture
+def counter(session, settings, mscore):
+    return counter_ratings(session, settings, mscore)
 
 
 def figures(session, flow):
@@ -95,6 +118,16 @@ def test_flagged_ratings_come_in_groups_a_burst_together(session, counter, mscor
     assert (night.dossier_code, night.dossier_check) == (counter["code"], "ok")
     assert night.finished is False and night.accepted_by is None
     assert session.get(CounterRating, counter["left"]).flags == "outside_hours"
+
+
+def test_a_run_of_identical_answers_is_one_group(session, settings, counter, mscore):
+    afternoon = NOW + timedelta(hours=4)  # 14:00, 14:10, 14:20 local
+    run = identical_ratings(session, settings, mscore,
+                            [afternoon + timedelta(minutes=10 * i) for i in range(3)])  # fmt: skip
+    batches = flagged_ratings(session, mscore, window=WINDOW, office_code="DH")
+    assert [[r.id for r in b] for b in batches] == [counter["burst"], run, [counter["night"]]]
+    assert batches[1][0].flags == ("same_answers",) and batches[1][0].finished is True
+    assert batches[1][0].answers == dict(ANSWERS)
 
 
 def test_flagged_ratings_by_office_period_and_ids(session, counter, mscore):

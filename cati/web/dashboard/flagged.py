@@ -54,9 +54,12 @@ def _back(filters: dict, **extra) -> dict:
     return args
 
 
+def _counter_flow():
+    return _flows().get(get_runtime().settings.counter_flow)
+
+
 def _batches(session, filters: dict, *, accepted: bool, ids=None) -> list[list[FlaggedRating]]:
-    runtime = get_runtime()
-    settings = runtime.settings
+    settings = get_runtime().settings
     period = (
         {}
         if ids is not None
@@ -68,7 +71,7 @@ def _batches(session, filters: dict, *, accepted: bool, ids=None) -> list[list[F
     )
     return flagged_ratings(
         session,
-        _flows().get(settings.counter_flow),
+        _counter_flow(),
         window=timedelta(minutes=settings.counter_burst_minutes),
         accepted=accepted,
         ids=ids,
@@ -86,11 +89,10 @@ def _counter_offices(session) -> list[tuple[str, str]]:
     return sorted(((code, name or code) for code, name in rows), key=lambda pair: pair[1])
 
 
-def _view(batches: list[list[FlaggedRating]]) -> tuple[list[dict], int, bool]:
-    """What the table shows of each rating, in its groups; the number shown and whether
-    more were left out (LIMIT)."""
-    flow = _flows().get(get_runtime().settings.counter_flow)
-    columns = figures.answer_columns(flow, current_language())
+def _view(batches: list[list[FlaggedRating]]) -> dict:
+    """What the table shows: the answers' columns, each rating in its group, how many are
+    shown and whether more were left out (LIMIT)."""
+    columns = figures.answer_columns(_counter_flow(), current_language())
     minutes = get_runtime().settings.counter_burst_minutes
     groups, shown = [], 0
     for batch in batches:
@@ -103,7 +105,7 @@ def _view(batches: list[list[FlaggedRating]]) -> tuple[list[dict], int, bool]:
         if rows:
             groups.append(rows)
     more = sum(len(b) for b in batches) > shown
-    return groups, shown, more
+    return {"columns": columns, "groups": groups, "shown": shown, "more": more, "limit": LIMIT}
 
 
 def _row(rating: FlaggedRating, columns, minutes: int) -> dict:
@@ -119,9 +121,7 @@ def _row(rating: FlaggedRating, columns, minutes: int) -> dict:
             t(f"flagged.reason.{flag}", minutes=minutes) if flag in FLAGS else flag
             for flag in rating.flags
         ],
-        "answers": [
-            (c.label, _short(c, rating.answers[c.id])) for c in columns if c.id in rating.answers
-        ],
+        "answers": [(c.label, _short(c, rating.answers.get(c.id))) for c in columns],
         "partial": not rating.finished,
         "dossier_code": rating.dossier_code,
         "check": rating.dossier_check,
@@ -131,7 +131,8 @@ def _row(rating: FlaggedRating, columns, minutes: int) -> dict:
 
 
 def _short(column, value: str | None) -> str:
-    """An answer in a word or a digit: 9, Có, Không, Không rõ; – when passed over."""
+    """An answer in a word or a digit: 9, Có, Không, Không rõ; – when passed over or not
+    reached (so that each answer keeps its place and identical ratings look alike)."""
     if value is None:
         return "–"
     if value == "0":
@@ -150,26 +151,21 @@ def flagged():
         offices = _counter_offices(session)
         if filters["office"] not in {code for code, _ in offices}:
             filters["office"] = ""
-        counts, groups, shown, more = {}, [], 0, False
+        counts, view = {}, _view([])
         if not filters["error"]:
             for tab in TABS:
                 batches = _batches(session, filters, accepted=tab == "accepted")
                 counts[tab] = sum(len(b) for b in batches)
                 if tab == filters["show"]:
-                    groups, shown, more = _view(batches)
-    flow = _flows().get(runtime.settings.counter_flow)
+                    view = _view(batches)
     return render_template(
         "dashboard/flagged.html",
         filters=filters,
         offices=offices,
         counts=counts,
-        groups=groups,
-        shown=shown,
-        more=more,
-        limit=LIMIT,
         back=_back(filters),
-        columns=figures.answer_columns(flow, current_language()),
         policy=policy_of(runtime.settings),
+        **view,
     ), (400 if filters["error"] else 200)
 
 
@@ -189,14 +185,12 @@ def accept_form():
     if ids == []:
         abort(404)
     with get_runtime().transaction() as session:
-        groups, _, more = _view(_batches(session, filters, accepted=False, ids=ids))
+        view = _view(_batches(session, filters, accepted=False, ids=ids))
     return render_template(
         "dashboard/flagged_confirm.html",
-        groups=groups,
-        ids=[row["id"] for group in groups for row in group],
-        more=more,
-        limit=LIMIT,
+        ids=[row["id"] for group in view["groups"] for row in group],
         back=_back(filters),
+        **view,
     )
 
 
