@@ -528,10 +528,7 @@ def flagged_ratings(
         if limit is not None and len(found) >= limit:
             break
     groups = rules.read_together(
-        (
-            (r.id, _source(r.kiosk_id, r.office_code), r.started_at, _run(r))
-            for r in found.values()
-        ),
+        ((r.id, _source(r.kiosk_id, r.office_code), r.started_at, _run(r)) for r in found.values()),
         window,
     )
     batches = [[found[i] for i in group] for group in groups]
