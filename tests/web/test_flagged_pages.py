@@ -187,3 +187,19 @@ def test_the_round_and_trend_pages_link_their_flagged_ratings(web, session, coun
         review = urlsplit(href(page, "counter-review"))
         assert parse_qs(review.query) == {"from": [WEEK], "to": [WEEK]}
     assert NOW.isocalendar()[1] == 48
+
+
+def test_a_long_list_shows_the_first_ones_and_says_so(web, session, counter, monkeypatch):  # noqa: F811
+    from cati.web.dashboard import flagged
+
+    monkeypatch.setattr(flagged, "LIMIT", 4)
+    client = signed_in(web, session, "minh", "manager")
+    page = page_of(client, LIST)
+    assert rows_of(page) == counter["burst"][:4]  # the earliest
+    assert 'data-testid="flagged-more"' in page and "Chờ xem xét (4+)" in page
+    confirm = page_of(client, href(page, "accept-all"))
+    assert "Chấp nhận 4 phiếu?" in confirm and 'data-testid="confirm-more"' in confirm
+    response = confirmed(client, href(page, "accept-all"))
+    assert response.status_code == 302
+    accepted = session.query(CounterRating).filter(CounterRating.accepted_by.is_not(None))
+    assert sorted(r.id for r in accepted) == counter["burst"][:4]

@@ -155,7 +155,8 @@ def flagged():
         if not filters["error"]:
             for tab in TABS:
                 batches = _batches(session, filters, accepted=tab == "accepted")
-                counts[tab] = sum(len(b) for b in batches)
+                total = sum(len(b) for b in batches)
+                counts[tab] = total if total <= LIMIT else f"{LIMIT}+"
                 if tab == filters["show"]:
                     view = _view(batches)
     return render_template(
