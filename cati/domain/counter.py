@@ -23,7 +23,7 @@ import hmac
 import re
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -245,6 +245,32 @@ def _runs(patterns: Sequence[tuple], length: int) -> set[int]:
             found.update(range(start, index))
         start = index
     return found
+
+
+def read_together(
+    ratings: Iterable[tuple[int, Hashable, datetime, Hashable]], window: timedelta
+) -> list[list[int]]:
+    """The ratings (id, source, start, run) in the groups a manager reads together: from
+    one source (a kiosk, an office's QR code), each started within `window` of the one
+    before (a burst is one group) or with the same `run` as the one before (a run of
+    identical answers; None for none). Each group in time order; the groups by their
+    first start."""
+    by_source: dict[Hashable, list[tuple[datetime, int, Hashable]]] = defaultdict(list)
+    for rating_id, source, started_at, run in ratings:
+        by_source[source].append((started_at, rating_id, run))
+    groups: list[list[tuple[datetime, int, Hashable]]] = []
+    for items in by_source.values():
+        items.sort(key=lambda item: item[:2])
+        group = [items[0]]
+        for item in items[1:]:
+            before = group[-1]
+            if item[0] - before[0] > window and (item[2] is None or item[2] != before[2]):
+                groups.append(group)
+                group = []
+            group.append(item)
+        groups.append(group)
+    groups.sort(key=lambda g: g[0][:2])
+    return [[rating_id for _, rating_id, _ in group] for group in groups]
 
 
 def flags_text(flags: Iterable[str]) -> str | None:

@@ -10,7 +10,7 @@ question is never asked (a counter rating is anonymous: no name, no number).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,11 +24,14 @@ from cati.domain.reports import question_summary
 from cati.domain.web_links import is_consent, is_well_formed, new_nonce, token_hash, walk
 from cati.models import Case, CounterAnswer, CounterRating, Kiosk, Office, OfficeQr
 from cati.services.follow_ups import raise_for_counter_comment
+from cati.services.users import record_audit
 from cati.services.web_survey import QuestionScreen, question_screen
 
 LOW_SCORE = 3  # a score of this or less asks, without insisting, what went wrong
 OFFICER_DAYS = 30  # the officers offered: those on the office's dossiers of these last days
 RATING_HOURS = 2  # a rating not touched for this long is not continued
+COUNTER_ACCEPTED = "counter_accepted"  # audit actions: a manager counts flagged ratings in
+COUNTER_UNACCEPTED = "counter_unaccepted"  # … or leaves them out again
 
 
 class CounterError(ValueError):
@@ -360,7 +363,7 @@ def _facts(session: Session, ratings: list[CounterRating], tz) -> list[rules.Rat
     return [
         rules.RatingFacts(
             r.id,
-            (rules.KIOSK, r.kiosk_id) if r.kiosk_id is not None else (rules.QR, r.office_id),
+            _source(r.kiosk_id, r.office_id),
             r.started_at.astimezone(tz),
             tuple(sorted(patterns[r.id])) if r.finished_at is not None else None,
             r.dossier_code,
@@ -398,13 +401,169 @@ def reflag(session: Session, rating: CounterRating, settings) -> None:
 
 
 def accept_rating(session: Session, rating_id: int, by: str, now: datetime) -> CounterRating:
-    """A manager counts a flagged rating in the office's figures after all."""
+    """A manager counts a flagged rating in the office's figures after all (the command
+    line: audited without a user)."""
     rating = session.get(CounterRating, rating_id)
     if rating is None:
         raise CounterError(f"no counter rating {rating_id}")
     rating.accepted_by, rating.accepted_at = by, now
     session.flush()
+    record_audit(session, None, COUNTER_ACCEPTED, details={"ratings": [rating_id]}, now=now)
     return rating
+
+
+def accept_ratings(
+    session: Session, rating_ids: Iterable[int], *, by: str, user_id: int | None, now: datetime
+) -> list[int]:
+    """Count these flagged ratings in their offices' figures after all, recording who
+    (`by`, the user's name) and when, and one audit row. Those not flagged or accepted
+    already are left as they are; returns the ids accepted now."""
+    wanted = sorted(set(rating_ids))
+    accepted = []
+    for start_at in range(0, len(wanted), 500):
+        for rating in session.scalars(
+            select(CounterRating).where(
+                CounterRating.id.in_(wanted[start_at : start_at + 500]),
+                CounterRating.flags.is_not(None),
+                CounterRating.accepted_by.is_(None),
+            )
+        ):
+            rating.accepted_by, rating.accepted_at = by, now
+            accepted.append(rating.id)
+    if accepted:
+        accepted.sort()
+        session.flush()
+        record_audit(session, user_id, COUNTER_ACCEPTED, details={"ratings": accepted}, now=now)
+    return accepted
+
+
+def undo_acceptance(
+    session: Session, rating_id: int, *, user_id: int | None, now: datetime
+) -> bool:
+    """Leave an accepted rating out of its office's figures again (audited); False when it
+    was not accepted."""
+    rating = session.get(CounterRating, rating_id)
+    if rating is None or rating.accepted_by is None:
+        return False
+    details = {"ratings": [rating_id], "accepted_by": rating.accepted_by}
+    rating.accepted_by, rating.accepted_at = None, None
+    session.flush()
+    record_audit(session, user_id, COUNTER_UNACCEPTED, details=details, now=now)
+    return True
+
+
+@dataclass(frozen=True)
+class FlaggedRating:
+    """A flagged counter rating as a manager reviews it: never a phone number or a name;
+    `answers` the keys given (consent left out), `finished` False for a partial rating."""
+
+    id: int
+    started_at: datetime
+    office_code: str
+    office_name: str
+    mode: str
+    kiosk_id: int | None
+    kiosk_name: str | None
+    flags: tuple[str, ...]
+    answers: dict[str, str | None]
+    finished: bool
+    dossier_code: str | None
+    dossier_check: str | None
+    accepted_by: str | None
+    accepted_at: datetime | None
+
+
+def flagged_ratings(
+    session: Session,
+    flow: Flow | None,
+    *,
+    window: timedelta,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    office_code: str | None = None,
+    accepted: bool = False,
+    ids: Iterable[int] | None = None,
+    limit: int | None = None,
+) -> list[list[FlaggedRating]]:
+    """The flagged ratings waiting for a manager (or, `accepted`, those a manager
+    accepted), started in [start, end), of one office or all, or just `ids`: the ones the
+    figures count as flagged (with an answer beyond consent), in the groups read together
+    (one kiosk or QR code, each within `window` of the one before or with the same answers
+    in a run: a burst, a run is one group), by office name then time. At most `limit`
+    ratings, the earliest."""
+    query = (
+        select(CounterRating, Office.code, Office.name, Kiosk.name)
+        .join(Office, Office.id == CounterRating.office_id)
+        .outerjoin(Kiosk, Kiosk.id == CounterRating.kiosk_id)
+        .where(CounterRating.flags.is_not(None))
+        .where(
+            CounterRating.accepted_by.is_not(None)
+            if accepted
+            else CounterRating.accepted_by.is_(None)
+        )
+        .order_by(CounterRating.started_at, CounterRating.id)
+    )
+    if start is not None:
+        query = query.where(CounterRating.started_at >= start)
+    if end is not None:
+        query = query.where(CounterRating.started_at < end)
+    if office_code:
+        query = query.where(Office.code == office_code)
+    if ids is not None:
+        query = query.where(CounterRating.id.in_(sorted(set(ids))))
+    rows = session.execute(query).all()
+    answered = _answers(session, [r.id for r, *_ in rows], _consent_of(flow))
+    found = {}
+    for rating, code, name, kiosk_name in rows:
+        if not answered.get(rating.id):
+            continue  # opened and left before the first question: not in the figures
+        found[rating.id] = FlaggedRating(
+            id=rating.id, started_at=rating.started_at, office_code=code,
+            office_name=name or code, mode=rating.mode, kiosk_id=rating.kiosk_id,
+            kiosk_name=kiosk_name, flags=tuple(rating.flags.split(",")),
+            answers=answered[rating.id], finished=rating.finished_at is not None,
+            dossier_code=rating.dossier_code, dossier_check=rating.dossier_check,
+            accepted_by=rating.accepted_by, accepted_at=rating.accepted_at,
+        )  # fmt: skip
+        if limit is not None and len(found) >= limit:
+            break
+    groups = rules.read_together(
+        ((r.id, _source(r.kiosk_id, r.office_code), r.started_at, _run(r)) for r in found.values()),
+        window,
+    )
+    batches = [[found[i] for i in group] for group in groups]
+    batches.sort(key=lambda b: (b[0].office_name, b[0].started_at, b[0].id))
+    return batches
+
+
+def _run(rating: FlaggedRating) -> tuple | None:
+    """What a rating in a run of identical answers shares with the others of the run."""
+    if rules.SAME_ANSWERS not in rating.flags:
+        return None
+    return tuple(sorted(rating.answers.items()))
+
+
+def _source(kiosk_id: int | None, office: Any) -> tuple[str, Any]:
+    return (rules.KIOSK, kiosk_id) if kiosk_id is not None else (rules.QR, office)
+
+
+def _consent_of(flow: Flow | None) -> str | None:
+    return flow.questions[0].id if flow and is_consent(flow, flow.questions[0]) else None
+
+
+def _answers(
+    session: Session, ids: list[int], consent: str | None
+) -> dict[int, dict[str, str | None]]:
+    """The keys of each rating's answers, the consent question left out."""
+    answered: dict[int, dict[str, str | None]] = defaultdict(dict)
+    for start_at in range(0, len(ids), 500):
+        for rating_id, q, v in session.execute(
+            select(CounterAnswer.rating_id, CounterAnswer.question_id, CounterAnswer.value)
+            .where(CounterAnswer.rating_id.in_(ids[start_at : start_at + 500]))
+        ):  # fmt: skip
+            if q != consent:
+                answered[rating_id][q] = v
+    return answered
 
 
 # --------------------------------------------------------------------------------------------
@@ -426,16 +585,8 @@ def self_selected(
         .join(Office, Office.id == CounterRating.office_id)
         .where(CounterRating.started_at >= start, CounterRating.started_at < end)
     ).all()  # fmt: skip
-    consent = flow.questions[0].id if flow and is_consent(flow, flow.questions[0]) else None
-    answered: dict[int, dict[str, str | None]] = defaultdict(dict)
-    ids = [r.id for r in ratings]
-    for start_at in range(0, len(ids), 500):
-        for rating_id, q, v in session.execute(
-            select(CounterAnswer.rating_id, CounterAnswer.question_id, CounterAnswer.value)
-            .where(CounterAnswer.rating_id.in_(ids[start_at : start_at + 500]))
-        ):  # fmt: skip
-            if q != consent:
-                answered[rating_id][q] = v
+    consent = _consent_of(flow)
+    answered = _answers(session, [r.id for r in ratings], consent)
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     names: dict[str, str] = {}
     for rating_id, code, mode, flags, accepted, finished, name in ratings:

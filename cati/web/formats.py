@@ -2,8 +2,8 @@
 07/12/2026 in Vietnamese; 94.3%, 7.62 and 7 Dec 2026 in English.
 
 The request's locale is the interface language (`cati.web.i18n.current_language`). Templates
-use the filters `percent`, `decimal`, `date_local` and `datetime_local`; pages with a chart
-pass `chart_locale()` to the script, which formats its axes with the same locale.
+use the filters `percent`, `decimal`, `date_local`, `datetime_local` and `time_local`; pages
+with a chart pass `chart_locale()` to the script, which formats its axes with the same locale.
 """
 
 from __future__ import annotations
@@ -47,6 +47,14 @@ def datetime_local(value: datetime | str | None) -> str:
     if value is None:
         return NONE
     return format_datetime(value.astimezone(_timezone()), DATETIME_PATTERNS[current_language()])
+
+
+def time_local(value: datetime | str | None) -> str:
+    """The time of day of a moment in CATI_TIMEZONE: '14:30'."""
+    value = _parsed(value)
+    if value is None:
+        return NONE
+    return format_datetime(value.astimezone(_timezone()), "HH:mm")
 
 
 def week_local(week: str | None, dates: bool = True) -> str:
@@ -97,6 +105,7 @@ def init_app(app: Flask) -> None:
         decimal=decimal,
         date_local=date_local,
         datetime_local=datetime_local,
+        time_local=time_local,
         week_local=week_local,
     )
     app.jinja_env.globals["chart_locale"] = chart_locale

@@ -11,6 +11,7 @@ MENUS: dict[str, tuple[tuple[str, str], ...]] = {
     "manager": (
         ("nav.rounds", "/dashboard"),
         ("nav.trend", "/dashboard/trend"),
+        ("nav.flagged", "/dashboard/counter/flagged"),
         ("nav.interviewers", "/console/stats"),
         ("nav.followups", "/followups"),
     ),

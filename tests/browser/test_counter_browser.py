@@ -1,6 +1,7 @@
 """Counter ratings in Chromium at a phone's width (390 px): a kiosk rating, its reset to the
 welcome screen after CATI_KIOSK_RESET_S without a touch (kept as a partial), and a QR rating
-on the citizen's own phone with a dossier code."""
+on the citizen's own phone with a dossier code; every screen on a phone, a counter tablet
+(1280 × 800) and a laptop (1366 px), large enough to touch and checked by axe-core."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from cati.models import CounterAnswer, CounterRating
 from cati.services.counter import add_kiosk, office_token
-from tests.browser.test_console_people import no_sideways_scroll, shot
+from tests.browser.test_console_people import AXE, axe_violations, no_sideways_scroll, shot
 from tests.browser.test_survey_browser import PHONE, answer, go_on
 from tests.conftest import NOW
 from tests.factories import create_case, create_office
@@ -21,8 +22,10 @@ ANSWERS = [("staff_attitude", "9"), ("guidance_quality", "8"), ("on_time", "1"),
 
 
 @pytest.fixture
-def settings(settings):
-    return dataclasses.replace(settings, kiosk_reset_s=2)  # a short reset for the test
+def settings(settings, request):
+    """A short reset for the test of the reset (2 s); `indirect` parametrization gives a
+    test that looks at each screen longer."""
+    return dataclasses.replace(settings, kiosk_reset_s=getattr(request, "param", 2))
 
 
 @pytest.fixture
@@ -111,4 +114,71 @@ def test_a_qr_rating_on_the_citizens_phone_with_a_dossier_code(chromium, live_se
         ("qr", None, code, "ok")
     ]
     assert rows[0].finished_at is not None and answers[(rows[0].id, "overall")] == ("9", None)
+    context.close()
+
+
+# Every screen at each size: the kiosk on a counter tablet (landscape) and on a laptop, the
+# QR page on a phone and a laptop; axe-core on each (bypass_csp: axe is injected inline).
+SIZES = {"phone": (390, 844), "tablet": (1280, 800), "laptop": (1366, 768)}
+MIN_TARGET = 44  # px: the smallest touch target WCAG 2.5.5 asks for
+
+
+def screen_checks(page, name, size):
+    """No sideways scrolling, every button, link, option and field at least MIN_TARGET
+    high, axe; a screenshot."""
+    assert no_sideways_scroll(page), name
+    small = page.evaluate(
+        """min => [...document.querySelectorAll(
+                "button, a, label.s-option, select, input[type=text], textarea")]
+            .filter(e => e.getBoundingClientRect().height < min)
+            .map(e => e.outerHTML.slice(0, 80))""",
+        MIN_TARGET,
+    )
+    assert small == [], name
+    if AXE.exists():
+        assert axe_violations(page) == [], name
+    shot(page, f"{name}", size)
+
+
+@pytest.mark.parametrize("settings", [60], indirect=True)
+@pytest.mark.parametrize(("mode", "size"), [("kiosk", "tablet"), ("kiosk", "laptop"),
+                                            ("kiosk", "phone"), ("qr", "phone"),
+                                            ("qr", "laptop")])  # fmt: skip
+def test_every_counter_screen_at_its_sizes(chromium, live_server, places, mode, size):
+    kiosk, qr, code = places
+    width, height = SIZES[size]
+    touch = size != "laptop"
+    context = chromium.new_context(viewport={"width": width, "height": height}, locale="vi-VN",
+                                   is_mobile=size == "phone", has_touch=touch,
+                                   bypass_csp=True)  # fmt: skip
+    page = context.new_page()
+    name = f"{mode}-{size}"
+    page.goto(kiosk if mode == "kiosk" else qr)
+    screen_checks(page, f"{name}-welcome", width)
+    if mode == "qr":
+        page.get_by_test_id("counter-dossier-code").fill(code)
+    with page.expect_navigation():
+        page.get_by_test_id("counter-start").click()
+    screen_checks(page, f"{name}-scale", width)
+    page.locator("label[for='answer-staff_attitude-2']").click()
+    with page.expect_navigation():
+        page.get_by_test_id("survey-next").click()
+    assert page.get_by_test_id("counter-reason").is_visible()
+    screen_checks(page, f"{name}-reason", width)
+    with page.expect_navigation():
+        page.get_by_test_id("survey-next").click()
+    for question, key in ANSWERS[1:3]:
+        page.locator(f"label[for='answer-{question}-{key}']").click()
+        with page.expect_navigation():
+            page.get_by_test_id("survey-next").click()
+    screen_checks(page, f"{name}-yes-no", width)
+    for question, key in ANSWERS[3:]:
+        page.locator(f"label[for='answer-{question}-{key}']").click()
+        with page.expect_navigation():
+            page.get_by_test_id("survey-next").click()
+    screen_checks(page, f"{name}-comment", width)
+    with page.expect_navigation():
+        page.get_by_test_id("survey-next").click()
+    assert page.get_by_test_id("survey-done").is_visible()
+    screen_checks(page, f"{name}-thanks", width)
     context.close()

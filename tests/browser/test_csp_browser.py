@@ -70,6 +70,8 @@ def test_no_page_breaks_its_content_security_policy(chromium, live_server):
     page.goto(f"{live_server.url}/dashboard/trend?from=2026-W46&to=2026-W48")
     assert page.evaluate("!!(window.Chart && Chart.getChart('trend-chart'))")
     check("trend")
+    page.goto(f"{live_server.url}/dashboard/counter/flagged")
+    check("flagged")
     for name in ("users", "scheduler"):
         page.goto(f"{live_server.url}/admin/{name}")
         check(name)

@@ -19,6 +19,7 @@ from cati.domain.counter import (
     flag_ratings,
     new_kiosk_token,
     parse_opening_hours,
+    read_together,
 )
 from cati.domain.web_links import is_well_formed
 from tests.conftest import TZ
@@ -133,6 +134,23 @@ def test_burst_settings_are_honoured():
     policy = IntegrityPolicy(burst=2, burst_window=timedelta(minutes=1))
     result = flag_ratings([rating(i, i * 0.4) for i in range(4)], policy)
     assert {k for k, v in result.items() if BURST in v} == {0, 1, 2, 3}
+
+
+def test_a_burst_or_a_run_is_read_together_and_each_source_apart():
+    at = lambda minutes: MONDAY + timedelta(minutes=minutes)  # noqa: E731
+    ratings = [
+        (1, KIOSK, at(0), None), (2, KIOSK, at(1.5), None), (3, KIOSK, at(3), None),  # 2 min
+        (4, KIOSK, at(5.5), None),  # 2.5 minutes after the one before: a group of its own
+        (5, ("qr", 1), at(1), None), (6, ("qr", 1), at(2), None),  # the QR code: apart
+        (7, ("kiosk", 2), at(-10), None),
+        # a run of identical answers, ten minutes apart, then other answers
+        (8, KIOSK, at(60), GOOD), (9, KIOSK, at(70), GOOD), (10, KIOSK, at(80), GOOD),
+        (11, KIOSK, at(90), BAD), (12, KIOSK, at(100), BAD),
+    ]  # fmt: skip
+    assert read_together(reversed(ratings), timedelta(minutes=2)) == [
+        [7], [1, 2, 3], [5, 6], [4], [8, 9, 10], [11, 12]
+    ]  # fmt: skip
+    assert read_together([], timedelta(minutes=2)) == []
 
 
 def test_tokens_are_letters_and_digits_and_the_office_token_is_derived_again():

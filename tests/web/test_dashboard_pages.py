@@ -337,6 +337,9 @@ ROUTES = [
     ("/dashboard/rounds/{round}/export.xlsx", {"manager", "admin"}),
     ("/dashboard/trend/download.csv", {"manager", "admin"}),
     ("/dashboard/trend/download.xlsx", {"manager", "admin"}),
+    ("/dashboard/counter/flagged", {"manager", "admin"}),
+    ("/dashboard/counter/flagged?show=accepted", {"manager", "admin"}),
+    ("/dashboard/counter/flagged/accept?all=1", {"manager", "admin"}),
     ("/admin/users", {"admin"}),
     ("/admin/users/{user}/password", {"admin"}),
     ("/admin/scheduler", {"admin"}),
@@ -379,9 +382,10 @@ def signed_in_as(web, username):
     ("role", "entries"),
     [
         ("interviewer", ["/console", "/console/stats"]),
-        ("manager", ["/dashboard", "/dashboard/trend", "/console/stats", "/followups"]),
-        ("admin", ["/dashboard", "/dashboard/trend", "/console/stats", "/followups",
-                   "/admin/users", "/admin/scheduler"]),
+        ("manager", ["/dashboard", "/dashboard/trend", "/dashboard/counter/flagged",
+                     "/console/stats", "/followups"]),
+        ("admin", ["/dashboard", "/dashboard/trend", "/dashboard/counter/flagged",
+                   "/console/stats", "/followups", "/admin/users", "/admin/scheduler"]),
         ("office", ["/followups"]),
     ],
 )  # fmt: skip

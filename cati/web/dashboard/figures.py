@@ -89,6 +89,13 @@ def columns_of(flow: Flow | None, report: Mapping[str, Any], language: str) -> l
     return columns
 
 
+def answer_columns(flow: Flow | None, language: str) -> list[Column]:
+    """All the flow's scale and yes/no questions, in its order, with their short words."""
+    if flow is None:
+        return []
+    return columns_of(flow, {"questions": {q.id: {} for q in flow.questions}}, language)
+
+
 def ranking_question(columns: list[Column]) -> str | None:
     """The question offices are ranked by: `overall` when the flow has it, else the first
     scale question."""
@@ -247,7 +254,11 @@ def counter_rows(
                 group["n"],
                 cells,
                 low=group["n"] < min_n,
-                extra={"mode": group["mode"], "flagged": group["flagged"]},
+                extra={
+                    "mode": group["mode"],
+                    "flagged": group["flagged"],
+                    "office_code": group["office_code"],
+                },
             )
         )
     return columns, rows

@@ -127,6 +127,7 @@ def round_page(round_id: int):
         counter=figures.counter_rows(
             ratings, flows.get(settings.counter_flow), language, min_n=min_n
         ),
+        counter_weeks={"from": report["round"]["week"], "to": report["round"]["week"]},
     )
 
 
@@ -414,6 +415,7 @@ def trend():
         counter=None
         if ratings is None
         else figures.counter_rows(ratings, counter_flow, language, min_n=min_n),
+        counter_weeks={"from": str(first), "to": str(last)},
     ), (400 if error else 200)
 
 
