@@ -79,26 +79,36 @@ def _vi_sampled(week: str, rounds: list[dict[str, Any]]) -> str:
     return f"{week}: " + "; ".join(parts)
 
 
+def _counter_ratings(n: dict[str, int]) -> int:
+    """Counter ratings erased: said only when some were (results stored by earlier versions
+    have no such figure)."""
+    return n.get("counter_ratings", 0)
+
+
 def _en_erased(**n: int) -> str:
     deleted = _en_count(n["recordings_deleted"], "recording") + " deleted"
     if n["recordings_left"]:
         deleted += f" ({n['recordings_left']} left for the next run)"
+    counter = _counter_ratings(n)
     return (
         f"{_en_count(n['rounds'], 'round')} erased: {_en_count(n['members'], 'member')}, "
         f"{_en_count(n['cases'], 'case')}, {deleted}, "
         f"{_en_count(n['opt_outs_hashed'], 'opt-out')} kept as "
         f"{'a hash' if n['opt_outs_hashed'] == 1 else 'hashes'}, "
         f"{_en_count(n['hotline_messages'], 'hotline message')}"
+        + (f", {_en_count(counter, 'counter rating')}" if counter else "")
     )
 
 
 def _vi_erased(**n: int) -> str:
     left = f" (còn {n['recordings_left']} bản cho lần sau)" if n["recordings_left"] else ""
+    counter = _counter_ratings(n)
     return (
         f"đã xóa dữ liệu của {n['rounds']} đợt: {n['members']} người được khảo sát, "
         f"{n['cases']} hồ sơ, {n['recordings_deleted']} bản ghi âm{left}, "
         f"{n['opt_outs_hashed']} số từ chối chỉ còn giữ dạng băm, "
         f"{n['hotline_messages']} lời nhắn đường dây nóng"
+        + (f", {counter} phiếu đánh giá tại quầy và qua mã QR" if counter else "")
     )
 
 

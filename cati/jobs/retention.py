@@ -1,4 +1,5 @@
-"""The retention job: erase names, numbers and recordings of rounds closed long enough ago.
+"""The retention job: erase names, numbers and recordings of rounds closed long enough ago,
+and the dossier codes and comments of counter ratings as old.
 
 The erasure is one transaction; then each recording is deleted at the provider and, once it
 is gone, forgotten in a short transaction of its own. A recording the provider could not
@@ -27,6 +28,7 @@ class RetentionSummary:
     recordings_left: int = 0  # the provider failed: tried again by the next run
     opt_outs_hashed: int = 0
     hotline_messages: int = 0
+    counter_ratings: int = 0  # lost their dossier code or typed comments
 
     def result(self) -> JobResult:
         return JobResult("erased", **asdict(self))
@@ -55,6 +57,7 @@ def erase_personal_data(runtime: Runtime, provider: Provider) -> RetentionSummar
         cases=report.cases,
         opt_outs_hashed=report.opt_outs_hashed,
         hotline_messages=report.hotline_messages,
+        counter_ratings=report.counter_ratings,
     )
     for url in dict.fromkeys([*report.recordings, *pending]):
         try:

@@ -2,7 +2,8 @@
 
 Answers, dispositions and the statistics columns of cases stay; only what identifies a citizen
 goes (REFERENCE §6). Opt-outs whose number no case holds any more are kept as keyed hashes, so
-the number stays blocked without being stored.
+the number stays blocked without being stored. Counter ratings, which belong to no round, lose
+their dossier code and typed comments as long after they were given.
 """
 
 from __future__ import annotations
@@ -14,10 +15,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import and_, exists, or_, select, text, update
+from sqlalchemy import and_, exists, func, or_, select, text, update
 from sqlalchemy.orm import Session, aliased
 
-from cati.models import Answer, Attempt, Case, HotlineMessage, Member, OptOut, Round, RoundStatus
+from cati.models import (
+    Answer,
+    Attempt,
+    Case,
+    CounterAnswer,
+    CounterRating,
+    HotlineMessage,
+    Member,
+    OptOut,
+    Round,
+    RoundStatus,
+)
 
 BATCH = 500  # values per IN (…): well under every database's limit on bound parameters
 T = TypeVar("T")
@@ -50,6 +62,7 @@ class ErasureReport:
     recordings: list[str] = field(default_factory=list)
     opt_outs_hashed: int = 0
     hotline_messages: int = 0
+    counter_ratings: int = 0
 
 
 def erase_closed_rounds(
@@ -78,6 +91,10 @@ def erase_closed_rounds(
     6. Old opt-outs whose number no case or member holds any more keep only its keyed hash
        (or are dropped when another row already keeps that hash); without a `hash_key`
        they keep their number.
+    7. Counter ratings (kiosk, QR) started before the retention period lose the dossier code
+       the citizen typed and their typed comments (`_erase_counter_ratings`).
+    Web links and their SMS columns are left: a hash, a nonce, when the SMS went and the
+    provider's error kind and code; the number they went to is the member's, erased in 2.
     Set-based UPDATEs (opt-outs row by row: their hash is computed in Python); flushes,
     never commits.
     """
@@ -103,6 +120,7 @@ def erase_closed_rounds(
 
     report.cases += _erase_cases_outside_rounds(session, cutoff, round_days)
     report.hotline_messages = _erase_hotline_callers(session, cutoff)
+    report.counter_ratings = _erase_counter_ratings(session, cutoff)
     report.recordings = list(
         _unique(
             [
@@ -193,6 +211,42 @@ def _erase_hotline_callers(session: Session, cutoff: datetime) -> int:
         .values(caller=None)
         .execution_options(synchronize_session="fetch")
     ).rowcount
+
+
+def _erase_counter_ratings(session: Session, cutoff: datetime) -> int:
+    """Counter ratings started at or before `cutoff` lose their dossier code (it leads to the
+    citizen's dossier) and their typed comments (free text may name anyone): a comment
+    becomes "", as when the citizen passed over the question, since None would mean "not
+    asked yet". The keys, the dossier check's result and the integrity flags stay, so the
+    counter figures do not change; a dossier code is no longer found rated twice against an
+    erased rating. Returns how many ratings lost something."""
+    old = CounterRating.started_at <= cutoff
+    old_ratings = select(CounterRating.id).where(old)
+    typed = and_(CounterAnswer.text.is_not(None), CounterAnswer.text != "")
+    count = session.scalar(
+        select(func.count())
+        .select_from(CounterRating)
+        .where(
+            old,
+            or_(
+                CounterRating.dossier_code.is_not(None),
+                exists().where(CounterAnswer.rating_id == CounterRating.id, typed),
+            ),
+        )
+    )
+    session.execute(
+        update(CounterAnswer)
+        .where(CounterAnswer.rating_id.in_(old_ratings), typed)
+        .values(text="")
+        .execution_options(synchronize_session="fetch")
+    )
+    session.execute(
+        update(CounterRating)
+        .where(old, CounterRating.dossier_code.is_not(None))
+        .values(dossier_code=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    return count
 
 
 def _round_recordings(session: Session, round_ids: list[int]) -> list[str]:

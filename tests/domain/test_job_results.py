@@ -82,6 +82,14 @@ RESULTS = [
         "đã xóa dữ liệu của 1 đợt: 2 người được khảo sát, 3 hồ sơ, 1 bản ghi âm "
         "(còn 2 bản cho lần sau), 1 số từ chối chỉ còn giữ dạng băm, 0 lời nhắn đường dây nóng",
     ),
+    (
+        "erased",
+        {**ERASED, "recordings_left": 0, "counter_ratings": 3},
+        "1 round erased: 2 members, 3 cases, 1 recording deleted, 1 opt-out kept as a hash, "
+        "0 hotline messages, 3 counter ratings",
+        "đã xóa dữ liệu của 1 đợt: 2 người được khảo sát, 3 hồ sơ, 1 bản ghi âm, 1 số từ chối "
+        "chỉ còn giữ dạng băm, 0 lời nhắn đường dây nóng, 3 phiếu đánh giá tại quầy và qua mã QR",
+    ),
     ("ok", {}, "ok", "bình thường"),
     ("lost_lead", {}, "lost the leadership lock", "mất quyền điều phối"),
     (

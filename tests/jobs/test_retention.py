@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from cati.jobs.retention import RetentionSummary, erase_personal_data
-from cati.models import Answer, Case, HotlineMessage, Member, OptOut
+from cati.models import Answer, Case, CounterRating, HotlineMessage, Member, OptOut
 from cati.services.retention import opt_out_hash
 from cati.telephony.base import ErrorKind, ProviderError
 from cati.telephony.simulated import SimulatedProvider
@@ -82,7 +82,7 @@ def test_erases_and_deletes_every_recording(runtime, session, caplog):
     with caplog.at_level(logging.INFO):
         summary = erase_personal_data(at(runtime, LATER), provider)
 
-    assert dataclasses.astuple(summary) == (1, 2, 2, 3, 0, 1, 1)
+    assert dataclasses.astuple(summary) == (1, 2, 2, 3, 0, 1, 1, 0)
     assert str(summary) == (
         "1 round erased: 2 members, 2 cases, 3 recordings deleted, "
         "1 opt-out kept as a hash, 1 hotline message"
@@ -113,7 +113,7 @@ def test_a_provider_failure_leaves_the_recording_for_the_next_run(runtime, sessi
     provider = SimulatedProvider()
     second = erase_personal_data(at(runtime, LATER + timedelta(days=1)), provider)
 
-    assert dataclasses.astuple(second) == (0, 0, 0, 1, 0, 0, 0)
+    assert dataclasses.astuple(second) == (0, 0, 0, 1, 0, 0, 0, 0)
     assert provider.deleted_recordings == [urls[1]]
     assert pending(session) == set()
 
@@ -131,6 +131,21 @@ def test_rerunning_does_nothing(runtime, session):
         "0 rounds erased: 0 members, 0 cases, 0 recordings deleted, "
         "0 opt-outs kept as hashes, 0 hotline messages"
     )
+
+
+def test_old_counter_ratings_are_counted_in_the_result(runtime, session):
+    from tests.services.test_retention import counter_rating
+
+    old = counter_rating(session, NOW, "HS-000123", reason="Chờ lâu")
+    counter_rating(session, NOW + timedelta(days=1), "HS-000124")
+
+    summary = erase_personal_data(at(runtime, LATER), SimulatedProvider())
+
+    assert summary.counter_ratings == 1
+    assert str(summary).endswith("0 hotline messages, 1 counter rating")
+    assert summary.result().params["counter_ratings"] == 1
+    session.expire_all()
+    assert session.get(CounterRating, old.id).dossier_code is None
 
 
 def test_nothing_is_erased_before_the_retention_period(runtime, session):

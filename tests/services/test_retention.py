@@ -10,7 +10,17 @@ from sqlalchemy import event, select
 
 from cati.db import Base
 from cati.domain.flow import FlowRun
-from cati.models import Answer, Attempt, Case, HotlineMessage, Member, OptOut, Round
+from cati.models import (
+    Answer,
+    Attempt,
+    Case,
+    CounterAnswer,
+    CounterRating,
+    HotlineMessage,
+    Member,
+    OptOut,
+    Round,
+)
 from cati.services.exports import phone_hash
 from cati.services.flows import load_flows
 from cati.services.interviews import record_opt_out_choice
@@ -22,7 +32,14 @@ from cati.services.retention import (
     restore_opt_outs,
 )
 from tests.conftest import NOW
-from tests.factories import create_attempt, create_case, create_member, create_round, local
+from tests.factories import (
+    create_attempt,
+    create_case,
+    create_member,
+    create_office,
+    create_round,
+    local,
+)
 
 KEY = "test-retention-key-0123456789"
 DAYS = 180
@@ -252,6 +269,59 @@ def test_hotline_messages_older_than_the_retention_lose_caller_and_recording(ses
     assert (session.get(HotlineMessage, old.id).caller, old.recording_url) == (None, None)
     assert session.get(HotlineMessage, old.id).duration_s == 12
     assert (recent.caller, recent.recording_url) == ("+84915550002", "https://rec.example/RE-new")
+
+
+def counter_rating(session, started_at, dossier_code=None, reason=None, comment=None):
+    """A finished kiosk rating at Đông Hà: a low staff score with what went wrong (`reason`,
+    "" when passed over), and the comment question (`comment`)."""
+    rating = CounterRating(office_id=create_office(session).id, mode="kiosk", flow="mscore",
+                           language="vi", started_at=started_at, answered_at=started_at,
+                           finished_at=started_at, dossier_code=dossier_code,
+                           dossier_check="ok" if dossier_code else None,
+                           flags="dossier_twice" if dossier_code else None)  # fmt: skip
+    session.add(rating)
+    session.flush()
+    session.add(CounterAnswer(rating_id=rating.id, question_id="staff_attitude", value="2",
+                              text=reason, answered_at=started_at))  # fmt: skip
+    if comment is not None:
+        session.add(CounterAnswer(rating_id=rating.id, question_id="comment", value="1",
+                                  text=comment, answered_at=started_at))  # fmt: skip
+    session.flush()
+    return rating
+
+
+def test_counter_ratings_lose_dossier_code_and_comments_after_the_retention_period(session):
+    """Counter ratings belong to no round: erased `retention_days` after they were given, the
+    dossier code and what was typed; keys, the dossier check and flags stay (the figures)."""
+    cutoff = LATER - timedelta(days=DAYS)
+    old = counter_rating(session, cutoff, "HS-000123", reason="Anh Tuấn ở quầy 2 quát tôi",
+                         comment="Gọi cho tôi 0912 345 678")  # fmt: skip
+    passed_over = counter_rating(session, cutoff - timedelta(days=3), reason="")
+    asked_nothing = counter_rating(session, cutoff - timedelta(days=3))  # reason not asked yet
+    recent = counter_rating(session, cutoff + timedelta(seconds=1), "HS-000124",
+                            reason="Chờ lâu", comment="Chị Hoa tận tình")  # fmt: skip
+
+    report = erase(session)
+
+    assert report.counter_ratings == 1
+    text = stored_text(session)
+    for secret in ("HS-000123", "Anh Tuấn", "0912 345 678"):
+        assert secret not in text
+    old = session.get(CounterRating, old.id)
+    assert (old.dossier_code, old.dossier_check, old.flags) == (None, "ok", "dossier_twice")
+    answers = session.execute(select(CounterAnswer.rating_id, CounterAnswer.question_id,
+                                     CounterAnswer.value, CounterAnswer.text)).all()  # fmt: skip
+    assert sorted(answers) == sorted([
+        (old.id, "staff_attitude", "2", ""),
+        (old.id, "comment", "1", ""),
+        (passed_over.id, "staff_attitude", "2", ""),
+        (asked_nothing.id, "staff_attitude", "2", None),
+        (recent.id, "staff_attitude", "2", "Chờ lâu"),
+        (recent.id, "comment", "1", "Chị Hoa tận tình"),
+    ])  # fmt: skip
+    assert session.get(CounterRating, recent.id).dossier_code == "HS-000124"
+    assert erase(session, now=LATER + timedelta(seconds=1)).counter_ratings == 1  # the next one
+    assert erase(session, now=LATER + timedelta(days=1)).counter_ratings == 0
 
 
 def opt_out(session, phone=None, created_at=NOW - timedelta(days=30), phone_hash=None):
