@@ -1,4 +1,5 @@
-"""Report figures from grouped counts: disposition counts and AAPOR rates, question summaries.
+"""Report figures from grouped counts: disposition counts and AAPOR rates, question summaries,
+and each mode's response figures.
 
 Everything here takes counts already aggregated by the database (one row per group and
 disposition, or per group, question and key), so a report never loops over members.
@@ -7,7 +8,9 @@ disposition, or per group, question and key), so a report never loops over membe
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
@@ -190,3 +193,89 @@ def mean_interval(distribution: Mapping[str, int], scale: tuple[int, int]) -> li
     half = t975(n - 1) * math.sqrt(squares / (n - 1)) / math.sqrt(n)
     low, high = scale
     return [round(max(low, mean - half), 4), round(min(high, mean + half), 4)]
+
+
+# --------------------------------------------------------------------------------------------
+# Each mode's response (a web round followed by the phone)
+# --------------------------------------------------------------------------------------------
+
+PHONE_MODES = ("ivr", "interviewer")  # the attempts that are calls
+# The order of the pages' other tables by mode.
+RESPONSE_MODES = ("interviewer", "ivr", "web")
+
+
+@dataclass(frozen=True)
+class ModeResult:
+    """What one member's attempts in one mode add up to, as the database groups them: whether
+    one of them was a complete, a partial, a refusal; whether one reached a person, and
+    whether the last that did found the member not eligible, or unable to answer (other);
+    whether one has ended (has an outcome) at all."""
+
+    complete: bool = False
+    partial: bool = False
+    refused: bool = False
+    reached: bool = False
+    last_not_eligible: bool = False
+    last_other: bool = False
+    ended: bool = False
+
+
+def mode_family(result: ModeResult) -> str | None:
+    """The disposition family (a `counts` key) of one member's attempts in one mode, rolled up
+    as `cati.domain.dispositions.roll_up` rolls up all of a member's attempts: an interview
+    wins; else the last person reached decides not eligible, any refusal is one, then other,
+    and a break-off or an appointment not kept is a refusal; else a non-contact. None when
+    no attempt in that mode has ended."""
+    if result.complete:
+        return "complete"
+    if result.partial:
+        return "partial"
+    if result.reached:
+        if result.last_not_eligible:
+            return "not_eligible"
+        if result.refused:
+            return "refusal"
+        return "other" if result.last_other else "refusal"
+    return "non_contact" if result.ended else None
+
+
+def modes_response(rows: Iterable[tuple[str, ModeResult, int, int]]) -> list[dict[str, Any]]:
+    """The `modes_response` of a report: for each mode used (in `RESPONSE_MODES` order), the
+    members offered it (`members`: invited to the web, or dialled at least once by the IVR
+    or an interviewer), their `attempts` in it (web visits, calls that ended), how many
+    completed (1.1), left a partial (1.2), refused or broke off (2.1x) and were found not
+    eligible (4.70) in that mode, and its `response_rate`.
+
+    Each mode counts a member's attempts in that mode alone (`mode_family`), so a member who
+    left the web half-way and completed by phone is a web partial and a phone complete; the
+    round's own figures keep one disposition per member. The response rate is AAPOR RR1 with
+    the members offered the mode as its sample: completes in the mode ÷ (members offered it −
+    those found not eligible in it); a member who has not answered in it (yet) counts in the
+    denominator. `rows`: (mode, result, members, attempts) as grouped by the database.
+    """
+    members: Counter[str] = Counter()
+    attempts: Counter[str] = Counter()
+    families: dict[str, Counter[str | None]] = {}
+    for mode, result, n, tries in rows:
+        members[mode] += n
+        attempts[mode] += tries
+        families.setdefault(mode, Counter())[mode_family(result)] += n
+    order = {mode: i for i, mode in enumerate(RESPONSE_MODES)}
+    figures = []
+    for mode in sorted(members, key=lambda m: (order.get(m, len(order)), m)):
+        f = families[mode]
+        counts = Counts(I=f["complete"], P=f["partial"], R=f["refusal"], NC=f["non_contact"],
+                        O=f["other"], UH=f[None], NE=f["not_eligible"])  # fmt: skip
+        figures.append(
+            {
+                "mode": mode,
+                "members": members[mode],
+                "attempts": attempts[mode],
+                "completes": counts.I,
+                "partials": counts.P,
+                "refusals": counts.R,
+                "not_eligible": counts.NE,
+                "response_rate": rates(counts)["rr1"],
+            }
+        )
+    return figures

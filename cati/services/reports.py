@@ -9,20 +9,42 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import fields
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, case, func, null, or_, select, text, union_all
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from cati.domain.dispositions import AttemptOutcome, is_human_contact
 from cati.domain.flow import Flow
-from cati.domain.reports import counts_of, question_summary, rates_of
+from cati.domain.reports import (
+    PHONE_MODES,
+    ModeResult,
+    counts_of,
+    modes_response,
+    question_summary,
+    rates_of,
+)
 from cati.domain.weeks import IsoWeek
-from cati.models import Answer, Attempt, Case, Member, Office, Round, User
+from cati.models import Answer, Attempt, Case, Member, Office, Round, User, WebLink
 from cati.services.follow_ups import follow_up_figures
 
 HUMAN_OUTCOMES = [o.value for o in AttemptOutcome if is_human_contact(o)]
+# A web round's attempts: visits to the link, and a reply to its SMS declining (a refusal).
+WEB_MODES = ("web", "sms")
 
 
 class ReportError(LookupError):
@@ -33,11 +55,15 @@ GROUPINGS = ("round", "offices", "officers", "modes", "interviewers")
 
 
 def is_placed_call():
-    """An attempt that counts as a call: the provider took it (it has a call id), or it has
-    an outcome (an interviewer's call, a number the provider refused as invalid). One the
-    dialer queued but never placed does not count. `attempted` (members dialled at least
-    once, the call success rate's denominator) means this in the report and the dashboard."""
-    return or_(Attempt.provider_call_id.is_not(None), Attempt.outcome.is_not(None))
+    """An attempt that counts as a call: by telephone (IVR or interviewer; web visits and SMS
+    replies are not calls), and the provider took it (it has a call id) or it has an outcome
+    (an interviewer's call, a number the provider refused as invalid). One the dialer queued
+    but never placed does not count. `attempted` (members dialled at least once, the call
+    success rate's denominator) means this in the report and the dashboard."""
+    return and_(
+        Attempt.mode.in_(PHONE_MODES),
+        or_(Attempt.provider_call_id.is_not(None), Attempt.outcome.is_not(None)),
+    )
 
 
 def member_call_totals(*where):
@@ -152,6 +178,8 @@ def round_report(
        restricted to the round, and the per-member call totals are computed once.
     2. The five groupings (round, office, officer, mode, interviewer) are added up from
        those few thousand rows, never from members one by one.
+    3. Each mode's response (`modes_response`): one more statement groups the members'
+       attempts per mode by what they add up to (`_mode_results`).
     """
     round_ = session.get(Round, round_id)
     if round_ is None:
@@ -202,10 +230,86 @@ def round_report(
         "offices": _offices(session, sections["offices"]),
         "officers": [{"officer": k, **v} for k, v in sorted(sections["officers"].items()) if k],
         "modes": [{"mode": k, **v} for k, v in sorted(sections["modes"].items())],
+        "modes_response": modes_response(_mode_results(session, round_id)),
         "interviewers": _interviewers(session, sections["interviewers"]),
         # The follow-ups raised from the round's members: in all and per office.
         "follow_ups": follow_up_figures(session, round_id=round_id, now=now or datetime.now(UTC)),
     }
+
+
+_RESULT_FLAGS = tuple(f.name for f in fields(ModeResult))
+
+
+def _member_results(*where, by_mode: bool):
+    """Per member (and per mode when `by_mode`), its attempts matching `where` as
+    `ModeResult`'s flags (0 or 1) and `attempts`, those that ended."""
+    ended = Attempt.outcome.is_not(None)
+    person = Attempt.outcome.in_(HUMAN_OUTCOMES)
+    last_person = func.max(case((person, Attempt.id)))
+
+    def some(condition):
+        return func.max(case((condition, 1), else_=0))
+
+    def last_person_was(outcome: AttemptOutcome):
+        found = func.max(case((Attempt.outcome == outcome.value, Attempt.id))) == last_person
+        return case((found, 1), else_=0)
+
+    flags = {
+        "complete": some(Attempt.outcome == AttemptOutcome.COMPLETE.value),
+        "partial": some(Attempt.outcome == AttemptOutcome.PARTIAL.value),
+        "refused": some(Attempt.outcome == AttemptOutcome.REFUSED.value),
+        "reached": some(person),
+        "last_not_eligible": last_person_was(AttemptOutcome.NOT_ELIGIBLE),
+        "last_other": last_person_was(AttemptOutcome.OTHER),
+        "ended": some(ended),
+    }
+    keys = (Attempt.member_id, Attempt.mode) if by_mode else (Attempt.member_id,)
+    return (
+        select(
+            *keys,
+            func.sum(case((ended, 1), else_=0)).label("attempts"),
+            *(flags[name].label(name) for name in _RESULT_FLAGS),
+        )
+        .join(Member, Member.id == Attempt.member_id)
+        .where(*where)
+        .group_by(*keys)
+        .cte("mode_results" if by_mode else "web_results")
+    )
+
+
+def _mode_results(session: Session, round_id: int) -> list[tuple[str, ModeResult, int, int]]:
+    """The rows `modes_response` adds up, from one statement: (mode, result, members,
+    attempts), grouped by mode and result. The phone's members are those dialled in that mode
+    (`is_placed_call`); the web's, those invited (with a link), their visits and SMS replies
+    taken together."""
+    in_round = Member.round_id == round_id
+    phone = _member_results(in_round, is_placed_call(), by_mode=True)
+    web = _member_results(
+        in_round, Attempt.mode.in_(WEB_MODES), Attempt.outcome.is_not(None), by_mode=False
+    )
+    phone_flags = [phone.c[name] for name in _RESULT_FLAGS]
+    web_flags = [web.c[name] for name in _RESULT_FLAGS]
+    statement = union_all(
+        select(phone.c.mode, *phone_flags, func.count(), func.sum(phone.c.attempts)).group_by(
+            phone.c.mode, *phone_flags
+        ),
+        select(literal_column("'web'"), *web_flags, func.count(), func.sum(web.c.attempts))
+        .select_from(WebLink)
+        .join(Member, Member.id == WebLink.member_id)
+        .outerjoin(web, web.c.member_id == WebLink.member_id)
+        .where(in_round)
+        .group_by(*web_flags),
+    )
+    return [
+        (mode, _result(values), int(n), int(attempts or 0))
+        for mode, *values, n, attempts in session.execute(statement)
+    ]
+
+
+def _result(values) -> ModeResult:
+    """`ModeResult` from its flags as the database gives them (NULL: a member invited to the
+    web who never saved an answer there)."""
+    return ModeResult(**{name: bool(v) for name, v in zip(_RESULT_FLAGS, values, strict=True)})
 
 
 def _new_entry() -> dict[str, Any]:

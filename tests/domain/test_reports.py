@@ -1,10 +1,20 @@
 """Report figures from grouped counts, against figures worked out by hand."""
 
+import itertools
 import math
 
 import pytest
 
-from cati.domain.reports import counts_of, question_summary, rates_of, t975
+from cati.domain.dispositions import AttemptOutcome, family, is_human_contact, roll_up
+from cati.domain.reports import (
+    ModeResult,
+    counts_of,
+    mode_family,
+    modes_response,
+    question_summary,
+    rates_of,
+    t975,
+)
 
 
 @pytest.mark.parametrize(
@@ -122,3 +132,72 @@ def test_satisfied_share_is_null_without_scores_or_declaration():
         None,
     ]
     assert "satisfied_share" not in question_summary("yes_no", {"1": 2}, satisfied_from=7)
+
+
+# Each mode's response ------------------------------------------------------------------------
+
+
+def _result_of(outcomes) -> ModeResult:
+    """A member's attempts in one mode (oldest first) as the report's query groups them."""
+    people = [o for o in outcomes if is_human_contact(o)]
+    return ModeResult(
+        complete=AttemptOutcome.COMPLETE in outcomes,
+        partial=AttemptOutcome.PARTIAL in outcomes,
+        refused=AttemptOutcome.REFUSED in outcomes,
+        reached=bool(people),
+        last_not_eligible=bool(people) and people[-1] is AttemptOutcome.NOT_ELIGIBLE,
+        last_other=bool(people) and people[-1] is AttemptOutcome.OTHER,
+        ended=bool(outcomes),
+    )
+
+
+_FAMILIES = {"I": "complete", "P": "partial", "R": "refusal", "NC": "non_contact",
+             "O": "other", "NE": "not_eligible"}  # fmt: skip
+
+
+def test_a_modes_family_is_what_rolling_up_its_attempts_gives():
+    """Every sequence of up to three attempts: the family from the grouped flags is the one
+    `roll_up` gives for the same attempts."""
+    outcomes = list(AttemptOutcome)
+    for length in range(4):
+        for sequence in itertools.product(outcomes, repeat=length):
+            code = roll_up(sequence)
+            expected = None if code is None else _FAMILIES[family(code)]
+            assert mode_family(_result_of(sequence)) == expected, sequence
+
+
+def test_modes_response_by_hand():
+    """A web round followed by the IVR, then interviewers. Web: 10 invited, 4 complete, 1
+    partial (left half-way), 1 declined, 1 not eligible, 3 never answered; 9 visits. IVR: 5
+    dialled (the 5 who did not finish on the web), 2 complete (one of them the web partial),
+    1 no answer, 2 still ringing; 7 calls ended. Interviewer: 1 dialled, a broken appointment.
+    """
+    web, ivr, person = "web", "ivr", "interviewer"
+    rows = [
+        (web, _result_of([AttemptOutcome.COMPLETE]), 3, 3),
+        (web, _result_of([AttemptOutcome.PARTIAL, AttemptOutcome.COMPLETE]), 1, 2),
+        (web, _result_of([AttemptOutcome.PARTIAL]), 1, 1),
+        (web, _result_of([AttemptOutcome.REFUSED]), 1, 1),
+        (web, _result_of([AttemptOutcome.NOT_ELIGIBLE]), 1, 2),
+        (web, ModeResult(), 3, 0),
+        (ivr, _result_of([AttemptOutcome.NO_ANSWER, AttemptOutcome.COMPLETE]), 2, 4),
+        (ivr, _result_of([AttemptOutcome.NO_ANSWER, AttemptOutcome.BUSY]), 1, 2),
+        (ivr, _result_of([AttemptOutcome.NO_ANSWER]), 1, 1),
+        (ivr, ModeResult(), 1, 0),  # dialled, still ringing
+        (person, _result_of([AttemptOutcome.APPOINTMENT]), 1, 1),
+    ]
+    assert modes_response(rows) == [
+        {"mode": "interviewer", "members": 1, "attempts": 1, "completes": 0, "partials": 0,
+         "refusals": 1, "not_eligible": 0, "response_rate": 0.0},
+        {"mode": "ivr", "members": 5, "attempts": 7, "completes": 2, "partials": 0,
+         "refusals": 0, "not_eligible": 0, "response_rate": 2 / 5},
+        # RR1 over the invited less the not eligible: 4 / (10 - 1).
+        {"mode": "web", "members": 10, "attempts": 9, "completes": 4, "partials": 1,
+         "refusals": 1, "not_eligible": 1, "response_rate": 4 / 9},
+    ]  # fmt: skip
+
+
+def test_modes_response_of_nothing():
+    assert modes_response([]) == []
+    [only] = modes_response([("web", _result_of([AttemptOutcome.NOT_ELIGIBLE]), 2, 2)])
+    assert (only["members"], only["not_eligible"], only["response_rate"]) == (2, 2, None)

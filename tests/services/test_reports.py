@@ -7,10 +7,10 @@ import json
 import pytest
 from sqlalchemy import select
 
-from cati.models import Answer, Attempt, Member
+from cati.models import Answer, Attempt, Member, Round
 from cati.services.exports import FIXED_COLUMNS
 from cati.services.flows import load_flows
-from cati.services.reports import ReportError, round_report
+from cati.services.reports import ReportError, round_report, rounds_progress
 from tests.conftest import NOW, TZ
 from tests.factories import create_member, create_round, create_user
 
@@ -75,6 +75,7 @@ def test_round_counts_rates_and_questions(session, settings, report_round):
         "offices",
         "officers",
         "modes",
+        "modes_response",
         "interviewers",
         "follow_ups",
     }
@@ -143,8 +144,8 @@ def test_one_statement_reads_the_calls_and_answers_and_the_latest_interviewer_co
     session, settings, report_round, connection
 ):
     """Members with their call totals and interviewers, and the answers, come from one
-    statement (the per-member figures computed once); a member's interviewer is the one of
-    its latest interviewer call."""
+    statement (the per-member figures computed once), each mode's response from another; a
+    member's interviewer is the one of its latest interviewer call."""
     from sqlalchemy import event
 
     mai = create_user(session, "mai")
@@ -162,12 +163,90 @@ def test_one_statement_reads_the_calls_and_answers_and_the_latest_interviewer_co
         data = round_report(session, report_round.id, load_flows(settings.flows_dir), TZ)
     finally:
         event.remove(connection, "before_cursor_execute", record)
-    assert len(statements) == 1
+    assert len(statements) == 2 and "answers" in statements[0] and "answers" not in statements[1]
     [interviewer] = data["interviewers"]
     assert interviewer["interviewer"] == "mai"
     assert (interviewer["counts"]["sampled"], interviewer["counts"]["attempts"]) == (1, 3)
     assert interviewer["questions"]["staff_attitude"]["mean"] == 7.0
     assert data["counts"]["attempts"] == 8
+
+
+def test_each_modes_response_in_the_report_fixture(session, settings, report_round):
+    """No web. The IVR dialled 5: a complete, a refusal, a no answer (then completed by an
+    interviewer), busy twice, a not eligible: RR1 1 / (5 - 1). Interviewers 1, a complete."""
+    data = round_report(session, report_round.id, load_flows(settings.flows_dir), TZ)
+    assert data["modes_response"] == [
+        {"mode": "interviewer", "members": 1, "attempts": 1, "completes": 1, "partials": 0,
+         "refusals": 0, "not_eligible": 0, "response_rate": 1.0},
+        {"mode": "ivr", "members": 5, "attempts": 6, "completes": 1, "partials": 0,
+         "refusals": 1, "not_eligible": 1, "response_rate": 0.25},
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def web_then_ivr(session):
+    """A web round of eight members, then the IVR for those who did not finish on the web:
+    a: completes on the web in two visits (a partial visit, then the end);
+    b: leaves the web half-way (partial), then completes by IVR after a no answer;
+    c: declines by SMS reply (a refusal: mode `sms`);
+    d: says on the web they did not do the procedure (not eligible);
+    e: never opens the link; the IVR finds the line busy, then reaches a refusal;
+    f: never opens the link; the IVR is not answered;
+    g: never opens the link; the IVR call is ringing now (placed, no outcome);
+    h: never opens the link, not called yet."""
+    from tests.factories import create_web_member
+
+    a, _ = create_web_member(session, KEY)
+    round_ = session.get(Round, a.round_id)
+    b, c, d, e, f, g, h = (create_web_member(session, KEY, round_)[0] for _ in range(7))
+    for member, disposition in zip((a, b, c, d, e, f), ("1.1", "1.1", "2.11", "4.70", "2.11",
+                                   "2.20"), strict=True):  # fmt: skip
+        member.status, member.disposition = "final", disposition
+    for member in (b, e, f, g, h):
+        member.mode = "ivr"  # handed over after CATI_WEB_DAYS
+    attempt(session, a, "partial", mode="web")
+    attempt(session, a, "complete", mode="web")
+    answer(session, a, consent="1", staff_attitude="9")
+    attempt(session, b, "partial", mode="web")
+    attempt(session, b, "no_answer")
+    attempt(session, b, "complete")
+    answer(session, b, consent="1", staff_attitude="5")
+    attempt(session, c, "refused", mode="sms")
+    attempt(session, d, "not_eligible", mode="web")
+    attempt(session, e, "busy")
+    attempt(session, e, "refused")
+    attempt(session, f, "no_answer")
+    session.add(Attempt(member_id=g.id, mode="ivr", provider_call_id="CA-g", status="ringing",
+                        language="vi", tries=0, started_at=NOW))  # fmt: skip
+    session.flush()
+    return round_
+
+
+KEY = "test-secret-key-0123456789abcdef"
+
+
+def test_a_web_round_followed_by_the_ivr_reads_each_mode_apart(session, settings, web_then_ivr):
+    data = round_report(session, web_then_ivr.id, load_flows(settings.flows_dir), TZ)
+    assert data["modes_response"] == [
+        # Dialled: b, e, f, g. Completes b; refusal e: RR1 1 / 4.
+        {"mode": "ivr", "members": 4, "attempts": 5, "completes": 1, "partials": 0,
+         "refusals": 1, "not_eligible": 0, "response_rate": 0.25},
+        # Invited: all 8. Completes a; partial b; refusal c (SMS); not eligible d: 1 / (8 - 1).
+        {"mode": "web", "members": 8, "attempts": 5, "completes": 1, "partials": 1,
+         "refusals": 1, "not_eligible": 1, "response_rate": pytest.approx(1 / 7)},
+    ]  # fmt: skip
+    # The round keeps one disposition per member: 2 completes of 8, d not eligible.
+    counts = data["counts"]
+    assert (counts["complete"], counts["refusal"], counts["not_eligible"]) == (2, 2, 1)
+    assert data["rates"]["rr1"] == 2 / 5  # d not eligible; g and h pending: not counted yet
+    # Calls are telephone calls only: b, e, f, g dialled; b and e reached; 5 calls ended.
+    assert (counts["attempted"], counts["contacted"], counts["attempts"]) == (4, 2, 5)
+    assert data["rates"]["call_success_rate"] == 0.5
+    [progress] = [r for r in rounds_progress(session) if r["id"] == web_then_ivr.id]
+    assert (progress["attempted"], progress["contacted"]) == (4, 2)
+    # The phone's figures add up to the round's calls.
+    phone = [m for m in data["modes_response"] if m["mode"] != "web"]
+    assert sum(m["attempts"] for m in phone) == counts["attempts"]
 
 
 def test_unknown_round(session, settings):
