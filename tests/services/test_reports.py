@@ -185,6 +185,10 @@ def test_each_modes_response_in_the_report_fixture(session, settings, report_rou
 
 @pytest.fixture
 def web_then_ivr(session):
+    return web_round_then_ivr(session)
+
+
+def web_round_then_ivr(session):
     """A web round of eight members, then the IVR for those who did not finish on the web:
     a: completes on the web in two visits (a partial visit, then the end);
     b: leaves the web half-way (partial), then completes by IVR after a no answer;

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from cati.models import Member, Office
 from tests.conftest import NOW
+from tests.services.test_reports import web_then_ivr  # noqa: F401
 from tests.web.test_console_pages import signed_in
 from tests.web.test_dashboard_pages import page_of, populate, web  # noqa: F401
 
@@ -115,3 +116,34 @@ def test_the_trend_page_has_the_counter_ratings_of_its_weeks(web, session, runti
     assert 'class="num" data-testid="counter-DH-kiosk-staff_attitude"' in page
     earlier = page_of(client, "/dashboard/trend?from=2026-W40&to=2026-W41")
     assert COUNTER in earlier and 'data-testid="counter-none"' in earlier
+
+
+def _column(page: str, mode: str) -> list[str]:
+    """A mode's column of the response table: its name, then each figure."""
+    name = re.search(rf'data-testid="response-{mode}">(.*?)</th>', page, re.S)[1]
+    keys = ("members", "attempts", "completes", "partials", "refusals", "rate")
+    return [name, *(" ".join(_cell(page, f"response-{mode}-{key}")) for key in keys)]
+
+
+def test_a_web_round_then_the_ivr_shows_each_modes_response(web, session, web_then_ivr):  # noqa: F811
+    """The figures of tests/services/test_reports.py's web round followed by the IVR."""
+    client = signed_in(web, session, "minh", "manager")
+    page = page_of(client, f"/dashboard/rounds/{web_then_ivr.id}")
+    table = page.split('data-testid="modes-response"')[1].split("</table>")[0]
+    for label in ("Được mời hoặc gọi", "Số lượt", "Hoàn thành", "Trả lời một phần",
+                  "Từ chối, bỏ dở", "Tỷ lệ trả lời"):  # fmt: skip
+        assert f'<th scope="row">{label}' in table
+    assert _column(page, "ivr") == ["Tổng đài tự động", "4", "5", "1", "0", "1", "25,0 %"]
+    assert _column(page, "web") == ["Web", "8", "5", "1", "1", "1", "14,3 %"]
+    assert table.index('data-testid="response-ivr"') < table.index('data-testid="response-web"')
+    note = re.search(r'data-testid="modes-response-note">(.*?)</p>', page, re.S)[1]
+    assert "AAPOR RR1" in note and "chỉ tính các cuộc gọi điện thoại" in note
+    # The round's cards: calls are the IVR's (b and e reached of b, e, f, g dialled).
+    assert re.search(r'data-testid="card-call_success_rate-value">50,0\xa0%<', page)
+
+
+def test_a_round_with_no_attempts_has_no_modes_response_table(web, session):  # noqa: F811
+    round_ = populate(session)
+    client = signed_in(web, session, "minh", "manager")
+    page = page_of(client, f"/dashboard/rounds/{round_.id}")
+    assert 'data-testid="modes-response"' not in page
