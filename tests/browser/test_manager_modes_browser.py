@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 
 from cati.models import Member
-
 from tests.browser.test_console_people import AXE, axe_violations, no_sideways_scroll
 from tests.browser.test_manager_browser import WIDTHS, shot, sign_in, width  # noqa: F401
 from tests.factories import create_user
@@ -50,9 +49,8 @@ def test_each_modes_response_fits_the_screen(chromium, live_server, width):  # n
     phone without scrolling."""
     with live_server.factory.begin() as session:
         round_ = web_round_then_ivr(session)
-        reached = session.scalars(select(Member).where(Member.round_id == round_.id,
-                                                        Member.disposition == "2.20")).one()  # fmt: skip
-        attempt(session, reached, "complete", mode="interviewer")
+        unreached = select(Member).where(Member.round_id == round_.id, Member.disposition == "2.20")
+        attempt(session, session.scalars(unreached).one(), "complete", mode="interviewer")
         round_id = round_.id
         create_user(session, "minh", "manager")
     page = sign_in(chromium, live_server, width)
