@@ -1,7 +1,7 @@
-"""What a document says, built from the report JSON: the headline figures, each question,
-the offices ranked (low-n figures greyed and not ranked), the officers, the warnings with
-their legend, the AAPOR figures and the follow-ups. The text and PDF renderers only lay it
-out, so both say the same."""
+"""What a document says, built from the report JSON: the headline figures, each mode's
+response, each question, the offices ranked (low-n figures greyed and not ranked), the
+officers, the warnings with their legend, the AAPOR figures and the follow-ups. The text and
+PDF renderers only lay it out, so both say the same."""
 
 from __future__ import annotations
 
@@ -385,6 +385,31 @@ def by_mode(report: Mapping[str, Any], questions: list[Question], o: Options) ->
     }
 
 
+RESPONSE_FIGURES = ("members", "attempts", "completes", "partials", "refusals")
+
+
+def modes_response(report: Mapping[str, Any], o: Options) -> dict[str, Any] | None:
+    """Each mode's response (the report's `modes_response`) with the modes as columns, as on
+    the round page: invited or dialled, attempts, completes, partials, refusals and
+    break-offs, and the response rate (RR1). None when no mode was used yet."""
+    modes = report.get("modes_response")
+    if not modes:
+        return None
+    lang = o.language
+    rows = [
+        {"label": word(f"mr_{key}", lang), "values": [_i(m[key], o) for m in modes]}
+        for key in RESPONSE_FIGURES
+    ]
+    rows.append(
+        {"label": word("mr_rate", lang), "values": [_p(m["response_rate"], o) for m in modes]}
+    )
+    return {
+        "columns": [mode_name(m["mode"], lang) for m in modes],
+        "rows": rows,
+        "note": word("mr_note", lang),
+    }
+
+
 def counter(
     self_selected: list[Mapping[str, Any]] | None, flow: Any, o: Options
 ) -> dict[str, Any] | None:
@@ -480,6 +505,7 @@ def round_document(
             word("method_2", lang, satisfied=_satisfied_from(questions), min_n=o.min_n),
         ],
         "headline": headline(report, questions, o),
+        "modes_response": modes_response(report, o),
         "questions": questions,
         "offices": ranked_offices(report, questions, o),
         "ranked_by": word("ranked_by", lang, what=ranked_by),

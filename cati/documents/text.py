@@ -1,5 +1,5 @@
-"""The document as plain text for a terminal: headline figures, each question, the offices
-ranked (and, across weeks, one line per week)."""
+"""The document as plain text for a terminal: headline figures, each mode's response, each
+question, the offices ranked (and, across weeks, one line per week)."""
 
 from __future__ import annotations
 
@@ -60,6 +60,7 @@ def _round(doc: Mapping[str, Any], lang: str) -> list[str]:
         note = f"   ({item['note']})" if item.get("note") else ""
         grey = " *" if item.get("grey") else ""
         lines.append(f"  {_pad(item['label'], label_width)}  {item['value']}{grey}{note}")
+    lines += _modes_response(doc, lang)
     lines += ["", f"== {word('questions', lang)}"]
     for q in doc["questions"]:
         s = q.summary
@@ -111,6 +112,17 @@ def _follow_ups(doc: Mapping[str, Any], lang: str) -> list[str]:
     lines += ["  " + line for line in table(header, rows, numeric_from=1)]
     lines.append(f"  {word('fu_note', lang)}")
     return lines
+
+
+def _modes_response(doc: Mapping[str, Any], lang: str) -> list[str]:
+    """Each mode's response, the modes as columns, and how it is counted."""
+    section = doc.get("modes_response")
+    if not section:
+        return []
+    lines = ["", f"== {word('modes_response', lang)}"]
+    rows = [[row["label"], *row["values"]] for row in section["rows"]]
+    lines += ["  " + line for line in table(["", *section["columns"]], rows)]
+    return [*lines, f"  {section['note']}"]
 
 
 def _modes(doc: Mapping[str, Any], lang: str) -> list[str]:

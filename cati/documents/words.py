@@ -124,6 +124,26 @@ WORDS: dict[str, dict[str, str]] = {
     },
     "one_mode": {"vi": "Mọi phiếu hoàn thành của đợt đều qua một hình thức: {mode}.",
                  "en": "All of the round's completes came by one mode: {mode}."},
+    "modes_response": {"vi": "Tỷ lệ trả lời theo hình thức", "en": "Response by mode"},
+    "mr_members": {"vi": "Được mời hoặc gọi", "en": "Invited or dialled"},
+    "mr_attempts": {"vi": "Số lượt", "en": "Attempts"},
+    "mr_completes": {"vi": "Hoàn thành", "en": "Completes"},
+    "mr_partials": {"vi": "Trả lời một phần", "en": "Partials"},
+    "mr_refusals": {"vi": "Từ chối, bỏ dở", "en": "Refusals, break-offs"},
+    "mr_rate": {"vi": "Tỷ lệ trả lời (RR1)", "en": "Response rate (RR1)"},
+    "mr_note": {
+        "vi": "Mỗi hình thức tính riêng những người được mời trả lời trên web, hoặc đã được gọi ít "
+              "nhất một lần qua tổng đài tự động hay điều tra viên; một người có thể có mặt ở "
+              "nhiều hình thức. Số lượt: lượt trả lời trên web, cuộc gọi đã kết thúc. Tỷ lệ trả "
+              "lời (AAPOR RR1) = số hoàn thành qua hình thức đó ÷ số người được mời hoặc gọi qua "
+              "hình thức đó, trừ người không thuộc đối tượng khảo sát. Tỷ lệ gọi thành công chỉ "
+              "tính các cuộc gọi điện thoại.",
+        "en": "Each mode counts the members invited to answer on the web, or dialled at least "
+              "once by the IVR or an interviewer; one member may be in several modes. Attempts: "
+              "web visits, calls that ended. Response rate (AAPOR RR1) = completes in that mode "
+              "÷ members invited or dialled in it, less those found not eligible. The call "
+              "success rate counts telephone calls only.",
+    },
     "mode_interviewer": {"vi": "điều tra viên", "en": "interviewer"},
     "mode_ivr": {"vi": "tổng đài tự động", "en": "IVR"},
     "mode_web": {"vi": "web", "en": "web"},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from cati.documents import model
@@ -9,6 +11,7 @@ from cati.services.flows import load_flows
 from cati.services.reports import round_report
 from tests.conftest import TZ
 from tests.documents.conftest import CAM_LO, DONG_HA, HAI_LANG
+from tests.services.test_reports import web_round_then_ivr
 
 
 @pytest.fixture
@@ -152,6 +155,41 @@ def test_modes_are_shown_side_by_side_and_the_pooling_is_said(session, settings,
     assert doc["headline"][2]["value"] == "13"
     section = render(doc).split("== Kết quả theo hình thức khảo sát")[1].split("==")[0]
     assert "8,29 (n = 7)" in section and "7,00 (n = 6)" in section
+
+
+def test_each_modes_response_is_in_the_text_and_the_pdf(session, settings, doc):
+    """The web round followed by the IVR of tests/services/test_reports.py, the modes as
+    columns as on the round page; a round with no attempts has no such section."""
+    from cati.documents import pdf
+    from cati.documents.text import render
+
+    flows = load_flows(settings.flows_dir)
+    report = round_report(session, web_round_then_ivr(session, "2026-W48").id, flows, TZ)
+    web_doc = model.round_document(report, flows["mscore"], model.Options())
+    section = web_doc["modes_response"]
+    assert section["columns"] == ["tổng đài tự động", "web"]
+    assert {row["label"]: row["values"] for row in section["rows"]} == {
+        "Được mời hoặc gọi": ["4", "8"],
+        "Số lượt": ["5", "5"],
+        "Hoàn thành": ["1", "1"],
+        "Trả lời một phần": ["0", "1"],
+        "Từ chối, bỏ dở": ["1", "1"],
+        "Tỷ lệ trả lời (RR1)": ["25,0\u00a0%", "14,3\u00a0%"],
+    }
+    text = render(web_doc)
+    part = text.split("== Tỷ lệ trả lời theo hình thức")[1].split("==")[0]
+    assert re.search(r"\n  Tỷ lệ trả lời \(RR1\) +25,0 % +14,3 %\n", part)
+    assert re.search(r"\n +tổng đài tự động +web\n", part)
+    assert "AAPOR RR1" in part and "chỉ tính các cuộc gọi điện thoại" in part
+    assert text.index("== Tỷ lệ trả lời theo hình thức") < text.index("== Kết quả từng câu hỏi")
+    page = pdf.html(web_doc)
+    assert "Tỷ lệ trả lời theo hình thức" in page and "14,3\u00a0%" in page
+    assert pdf.render(web_doc).startswith(b"%PDF")
+    english = model.round_document(report, flows["mscore"], model.Options(language="en"))
+    assert english["modes_response"]["columns"] == ["IVR", "web"]
+    assert english["modes_response"]["rows"][0]["label"] == "Invited or dialled"
+    assert doc["modes_response"] is None
+    assert "Tỷ lệ trả lời theo hình thức" not in render(doc)
 
 
 def test_counter_ratings_have_their_own_section_greyed_under_the_minimum(settings, doc):

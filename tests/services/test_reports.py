@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from cati.models import Answer, Attempt, Member, Round
+from cati.models import Answer, Attempt, Member
 from cati.services.exports import FIXED_COLUMNS
 from cati.services.flows import load_flows
 from cati.services.reports import ReportError, round_report, rounds_progress
@@ -188,7 +188,7 @@ def web_then_ivr(session):
     return web_round_then_ivr(session)
 
 
-def web_round_then_ivr(session):
+def web_round_then_ivr(session, week="2026-W47"):
     """A web round of eight members, then the IVR for those who did not finish on the web:
     a: completes on the web in two visits (a partial visit, then the end);
     b: leaves the web half-way (partial), then completes by IVR after a no answer;
@@ -200,9 +200,9 @@ def web_round_then_ivr(session):
     h: never opens the link, not called yet."""
     from tests.factories import create_web_member
 
-    a, _ = create_web_member(session, KEY)
-    round_ = session.get(Round, a.round_id)
-    b, c, d, e, f, g, h = (create_web_member(session, KEY, round_)[0] for _ in range(7))
+    round_ = create_round(session, week)
+    round_.mode, round_.then_mode = "web", "ivr"
+    a, b, c, d, e, f, g, h = (create_web_member(session, KEY, round_)[0] for _ in range(8))
     for member, disposition in zip((a, b, c, d, e, f), ("1.1", "1.1", "2.11", "4.70", "2.11",
                                    "2.20"), strict=True):  # fmt: skip
         member.status, member.disposition = "final", disposition
