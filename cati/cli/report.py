@@ -50,7 +50,10 @@ def report(
     round_id: int | None, weeks: str | None, fmt: str, output: Path | None, language: str
 ) -> None:
     """Counts, AAPOR rates and question scores of a round, overall and per office, receiving
-    officer, mode and interviewer. Rates whose denominator is 0 are null.
+    officer, mode and interviewer. Rates whose denominator is 0 are null. Call figures
+    (attempted, contacted, attempts, call success rate) count telephone calls only; in JSON
+    `modes_response` gives each mode used (web, ivr, interviewer) apart: members invited or
+    dialled, attempts, completes, partials, refusals, not eligible and RR1.
 
     With --weeks instead of ROUND_ID: the rounds of those weeks side by side (a trend), and
     in JSON the follow-ups raised in those weeks (`follow_ups`, per office) and the counter
@@ -58,9 +61,9 @@ def report(
     left out unless accepted), which are self-selected and never in the AAPOR rates.
     In CSV and xlsx, text that a spreadsheet would run as a formula is written as text.
     text and pdf rank the offices, grey figures from fewer than CATI_REPORT_MIN_N answers
-    and flag the offices past the CATI_WARN_* thresholds; they show each question per mode
-    side by side when a round was answered by more than one mode, and the counter ratings
-    (of the weeks, or of the round's week) in their own section."""
+    and flag the offices past the CATI_WARN_* thresholds; they show each mode's response,
+    each question per mode side by side when a round was answered by more than one mode, and
+    the counter ratings (of the weeks, or of the round's week) in their own section."""
     if round_id is None and weeks is None:
         raise click.UsageError("give ROUND_ID or --weeks: one of them is needed")
     if round_id is not None and weeks is not None:
