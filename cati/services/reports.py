@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import fields
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Integer,
     String,
     and_,
     case,
+    cast,
     func,
     literal_column,
     null,
@@ -237,38 +238,37 @@ def round_report(
     }
 
 
-_RESULT_FLAGS = tuple(f.name for f in fields(ModeResult))
+# How `_member_results` writes what a member's attempts in a mode add up to, in three
+# aggregates (each one costs a pass over the attempts' CASE expressions): the best interview
+# or refusal, and the outcome of the last attempt that reached a person.
+_BEST = {AttemptOutcome.COMPLETE: 3, AttemptOutcome.PARTIAL: 2, AttemptOutcome.REFUSED: 1}
+_LAST = {AttemptOutcome.NOT_ELIGIBLE: 1, AttemptOutcome.OTHER: 2}  # any other person: 0
 
 
 def _member_results(*where, by_mode: bool):
-    """Per member (and per mode when `by_mode`), its attempts matching `where` as
-    `ModeResult`'s flags (0 or 1) and `attempts`, those that ended."""
-    ended = Attempt.outcome.is_not(None)
-    person = Attempt.outcome.in_(HUMAN_OUTCOMES)
-    last_person = func.max(case((person, Attempt.id)))
-
-    def some(condition):
-        return func.max(case((condition, 1), else_=0))
-
-    def last_person_was(outcome: AttemptOutcome):
-        found = func.max(case((Attempt.outcome == outcome.value, Attempt.id))) == last_person
-        return case((found, 1), else_=0)
-
-    flags = {
-        "complete": some(Attempt.outcome == AttemptOutcome.COMPLETE.value),
-        "partial": some(Attempt.outcome == AttemptOutcome.PARTIAL.value),
-        "refused": some(Attempt.outcome == AttemptOutcome.REFUSED.value),
-        "reached": some(person),
-        "last_not_eligible": last_person_was(AttemptOutcome.NOT_ELIGIBLE),
-        "last_other": last_person_was(AttemptOutcome.OTHER),
-        "ended": some(ended),
-    }
+    """Per member (and per mode when `by_mode`), its attempts matching `where`: `attempts`,
+    those that ended; `best`, the best of `_BEST` among them (0: none); `last`, the `_LAST`
+    code of the latest that reached a person (NULL: none did; the attempt's id, the latest,
+    is packed above the code)."""
+    outcome = Attempt.outcome
+    ended = outcome.is_not(None)
+    last_code = case(*((outcome == o.value, code) for o, code in _LAST.items()), else_=0)
     keys = (Attempt.member_id, Attempt.mode) if by_mode else (Attempt.member_id,)
     return (
         select(
             *keys,
             func.sum(case((ended, 1), else_=0)).label("attempts"),
-            *(flags[name].label(name) for name in _RESULT_FLAGS),
+            func.max(
+                case(*((outcome == o.value, rank) for o, rank in _BEST.items()), else_=0)
+            ).label("best"),
+            (
+                func.max(
+                    case(
+                        (outcome.in_(HUMAN_OUTCOMES), cast(Attempt.id, BigInteger) * 4 + last_code)
+                    )
+                )
+                % 4
+            ).label("last"),
         )
         .join(Member, Member.id == Attempt.member_id)
         .where(*where)
@@ -287,29 +287,36 @@ def _mode_results(session: Session, round_id: int) -> list[tuple[str, ModeResult
     web = _member_results(
         in_round, Attempt.mode.in_(WEB_MODES), Attempt.outcome.is_not(None), by_mode=False
     )
-    phone_flags = [phone.c[name] for name in _RESULT_FLAGS]
-    web_flags = [web.c[name] for name in _RESULT_FLAGS]
     statement = union_all(
-        select(phone.c.mode, *phone_flags, func.count(), func.sum(phone.c.attempts)).group_by(
-            phone.c.mode, *phone_flags
+        select(phone.c.mode, phone.c.best, phone.c.last, phone.c.attempts, func.count()).group_by(
+            phone.c.mode, phone.c.best, phone.c.last, phone.c.attempts
         ),
-        select(literal_column("'web'"), *web_flags, func.count(), func.sum(web.c.attempts))
+        select(literal_column("'web'"), web.c.best, web.c.last, web.c.attempts, func.count())
         .select_from(WebLink)
         .join(Member, Member.id == WebLink.member_id)
         .outerjoin(web, web.c.member_id == WebLink.member_id)
         .where(in_round)
-        .group_by(*web_flags),
+        .group_by(web.c.best, web.c.last, web.c.attempts),
     )
     return [
-        (mode, _result(values), int(n), int(attempts or 0))
-        for mode, *values, n, attempts in session.execute(statement)
+        (mode, _result(best, last, int(attempts or 0)), int(n), int(n) * int(attempts or 0))
+        for mode, best, last, attempts, n in session.execute(statement)
     ]
 
 
-def _result(values) -> ModeResult:
-    """`ModeResult` from its flags as the database gives them (NULL: a member invited to the
-    web who never saved an answer there)."""
-    return ModeResult(**{name: bool(v) for name, v in zip(_RESULT_FLAGS, values, strict=True)})
+def _result(best: int | None, last: int | None, attempts: int) -> ModeResult:
+    """`ModeResult` from `_member_results`' columns (all NULL: a member invited to the web
+    who never saved an answer there)."""
+    last_outcome = {code: o for o, code in _LAST.items()}.get(last)
+    return ModeResult(
+        complete=best == _BEST[AttemptOutcome.COMPLETE],
+        partial=best == _BEST[AttemptOutcome.PARTIAL],
+        refused=best == _BEST[AttemptOutcome.REFUSED],
+        reached=last is not None,
+        last_not_eligible=last_outcome is AttemptOutcome.NOT_ELIGIBLE,
+        last_other=last_outcome is AttemptOutcome.OTHER,
+        ended=attempts > 0,
+    )
 
 
 def _new_entry() -> dict[str, Any]:
