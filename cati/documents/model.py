@@ -497,7 +497,7 @@ def round_document(
         ),
         "method": [
             word(
-                "method_1",
+                "method_1_web" if round_json["mode"] == "web" else "method_1",
                 lang,
                 sampled=_i(round_json["sampled"], o),
                 eligible=_i(round_json["eligible"], o),

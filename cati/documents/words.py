@@ -28,6 +28,17 @@ WORDS: dict[str, dict[str, str]] = {
               "{eligible} eligible dossiers) and phoned (by the automated line and by "
               "interviewers) to score the service on their keypad.",
     },
+    "method_1_web": {
+        "vi": "Người dân vừa nhận kết quả thủ tục hành chính tại bộ phận một cửa được chọn ngẫu "
+              "nhiên theo từng cơ quan ({sampled} người từ {eligible} hồ sơ đủ điều kiện) và "
+              "được mời chấm điểm trên điện thoại của mình qua đường dẫn riêng (gửi bằng tin "
+              "nhắn hoặc phiếu in); người chưa trả lời sau vài ngày được gọi điện thoại.",
+        "en": "Citizens who had just received the result of an administrative procedure at a "
+              "one-stop office were drawn at random within each office ({sampled} of "
+              "{eligible} eligible dossiers) and invited to score the service on their own "
+              "phone through a personal link (by text message or on a printed slip); those who "
+              "had not answered after a few days were phoned.",
+    },
     "method_1_weeks": {
         "vi": "Mỗi tuần, người dân vừa nhận kết quả thủ tục hành chính tại bộ phận một cửa được "
               "chọn ngẫu nhiên theo từng cơ quan và được gọi điện thoại (tổng đài tự động và "

@@ -185,7 +185,11 @@ def test_each_modes_response_is_in_the_text_and_the_pdf(session, settings, doc):
     page = pdf.html(web_doc)
     assert "Tỷ lệ trả lời theo hình thức" in page and "14,3\u00a0%" in page
     assert pdf.render(web_doc).startswith(b"%PDF")
+    # The method says how the citizens were reached: a link first, then the phone.
+    assert "qua đường dẫn riêng" in web_doc["method"][0] and "gọi điện" in web_doc["method"][0]
+    assert "đường dẫn" not in doc["method"][0]  # a telephone round
     english = model.round_document(report, flows["mscore"], model.Options(language="en"))
+    assert "personal link" in english["method"][0]
     assert english["modes_response"]["columns"] == ["IVR", "web"]
     assert english["modes_response"]["rows"][0]["label"] == "Invited or dialled"
     assert doc["modes_response"] is None
