@@ -25,7 +25,6 @@ from sqlalchemy import (
     null,
     select,
     text,
-    union,
     union_all,
     update,
 )
@@ -70,21 +69,12 @@ _POOL = Table(
     Column("phone", String(20)),
     prefixes=["TEMPORARY"],
 )
-# The numbers no case of the week may be sampled on: opted out, or sampled by a round whose
-# week starts within the re-survey window. Each case is then checked once, by its number,
-# against this short list instead of against the opt-outs and every recent member.
-_EXCLUDED = Table(
-    "sampling_excluded",
-    _SCRATCH,
-    Column("phone", String(20), primary_key=True),
-    prefixes=["TEMPORARY"],
-)
 # Each office's quota, and a sample key that more than `quota` of its pool's cases are likely
 # to fall under (see _insert_members).
 _QUOTAS = Table(
     "sampling_quotas",
     _SCRATCH,
-    Column("office_id", Integer, primary_key=True),
+    Column("office_id", Integer, primary_key=True, autoincrement=False),
     Column("quota", Integer),
     Column("below", BigInteger),
     prefixes=["TEMPORARY"],
@@ -230,7 +220,7 @@ def sample_round(
     session.add(round_)
     session.flush()
     _insert_members(session, round_.id, options.mode, seed, eligible, quotas)
-    for table in (_POOL, _EXCLUDED, _QUOTAS):
+    for table in (_POOL, _QUOTAS):
         table.drop(connection)
     if options.mode == "web":
         from cati.services.web_links import create_links
@@ -240,36 +230,20 @@ def sample_round(
 
 
 def _fill_pool(session: Session, start, end, resurvey_days: int, frame_size: int) -> None:
-    """Fill the pool with the eligible cases returned in [start, end), one per number
-    (scripts/bench_sampling.py measures each step):
+    """Fill the pool with the eligible cases returned in [start, end), one per number, in one
+    pass over the week (scripts/bench_sampling.py measures it):
 
-    1. the excluded numbers (opted out, or sampled by a round whose week starts less than
-       `resurvey_days` away) into a short keyed list;
-    2. the week's callable in-person cases grouped by number, with the excluded numbers
-       among them as marks that drop their group: one pass over the week, and the rule "one
-       member per phone" costs no more than that grouping;
-    3. a number with several dossiers keeps the latest (by return time, then id), looked up
+    1. the week's callable in-person cases are grouped by number, among marks for the
+       excluded numbers (opted out, or sampled by a round whose week starts less than
+       `resurvey_days` away) that drop their group: each case is looked at once, and the
+       rule "one member per phone" costs no more than that grouping;
+    2. a number with several dossiers keeps the latest (by return time, then id), looked up
        by number for those numbers only.
     """
     connection = session.connection()
-    for table in (_POOL, _EXCLUDED, _QUOTAS):
+    for table in (_POOL, _QUOTAS):
         table.drop(connection, checkfirst=True)
         table.create(connection)
-    window = timedelta(days=resurvey_days)
-    recent = (
-        select(Member.phone)
-        .join(Round, Round.id == Member.round_id)
-        .where(
-            Round.week_start_at > start - window,
-            Round.week_start_at < start + window,
-            Member.phone.is_not(None),
-        )
-    )
-    session.execute(
-        insert(_EXCLUDED).from_select(
-            ["phone"], union(select(OptOut.phone).where(OptOut.phone.is_not(None)), recent)
-        )
-    )
     returned_at = Case.returned_at
     if connection.dialect.name == "sqlite" and _mostly_one_week(session, frame_size):
         # SQLite's planner knows nothing of how many cases the week holds and reads them
@@ -280,8 +254,18 @@ def _fill_pool(session: Session, start, end, resurvey_days: int, frame_size: int
     week = select(Case.id, Case.office_id, Case.phone).where(
         *_callable_in_person(Case, start, end, returned_at=returned_at)
     )
-    marks = select(null(), null(), _EXCLUDED.c.phone)
-    rows = union_all(week, marks).subquery()
+    opted_out = select(null(), null(), OptOut.phone).where(OptOut.phone.is_not(None))
+    window = timedelta(days=resurvey_days)
+    recent = (
+        select(null(), null(), Member.phone)
+        .join(Round, Round.id == Member.round_id)
+        .where(
+            Round.week_start_at > start - window,
+            Round.week_start_at < start + window,
+            Member.phone.is_not(None),
+        )
+    )
+    rows = union_all(week, opted_out, recent).subquery()
     numbers = (
         select(
             func.min(rows.c.id).label("case_id"),
@@ -293,26 +277,24 @@ def _fill_pool(session: Session, start, end, resurvey_days: int, frame_size: int
         .having(func.count() == func.count(rows.c.id))
         .subquery()
     )
-
     # A number with several dossiers keeps its latest one, looked up by number (for those
     # numbers only: the others' group holds their one dossier).
-    def latest(column: ColumnElement[int]) -> ColumnElement[int]:
-        return (
-            select(column)
-            .where(Case.phone == numbers.c.phone, *_callable_in_person(Case, start, end))
-            .order_by(Case.returned_at.desc(), Case.id.desc())
-            .limit(1)
-            .correlate_except(Case)
-            .scalar_subquery()
-        )
-
     shared = numbers.c.dossiers > 1
+    latest = (
+        select(Case.id)
+        .where(Case.phone == numbers.c.phone, *_callable_in_person(Case, start, end))
+        .order_by(Case.returned_at.desc(), Case.id.desc())
+        .limit(1)
+        .correlate_except(Case)
+        .scalar_subquery()
+    )
+    its_office = select(Case.office_id).where(Case.id == latest).correlate_except(Case)
     session.execute(
         insert(_POOL).from_select(
             ["case_id", "office_id", "phone"],
             select(
-                case((shared, latest(Case.id)), else_=numbers.c.case_id),
-                case((shared, latest(Case.office_id)), else_=numbers.c.office_id),
+                case((shared, latest), else_=numbers.c.case_id),
+                case((shared, its_office.scalar_subquery()), else_=numbers.c.office_id),
                 numbers.c.phone,
             ),
         )
@@ -364,6 +346,7 @@ def _insert_members(
             _POOL.c.office_id,
             _POOL.c.phone,
             _QUOTAS.c.quota,
+            key.label("sample_key"),
             func.row_number()
             .over(partition_by=_POOL.c.office_id, order_by=(key, _POOL.c.case_id))
             .label("rank"),
@@ -376,7 +359,7 @@ def _insert_members(
         select(literal(round_id), ranked.c.case_id, ranked.c.office_id, ranked.c.phone,
                literal(mode))
         .where(ranked.c.rank <= ranked.c.quota)
-        .order_by(ranked.c.office_id, ranked.c.rank)
+        .order_by(ranked.c.office_id, ranked.c.sample_key, ranked.c.case_id)  # as ranked
     )  # fmt: skip
     members = (
         insert(Member.__table__)
