@@ -57,10 +57,10 @@ from cati.services.retention import (
 from cati.services.users import record_audit
 
 MAX_SEED = 2**63 - 1
-# Scratch tables of one sampling run; temporary, so private to its connection. Temporary tables
-# get no index here: one built while the pool fills costs more than the whole sampling.
+# Scratch tables of one sampling run; temporary, so private to its connection.
 _SCRATCH = MetaData()
-# The eligible cases, one per number.
+# The eligible cases, one per number. No index: one kept up while the pool fills (700,000 rows
+# a week) costs more than all the rest of the sampling.
 _POOL = Table(
     "sampling_pool",
     _SCRATCH,
