@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -11,22 +12,25 @@ from sqlalchemy import (
     BigInteger,
     Column,
     ColumnElement,
-    Index,
     Integer,
     MetaData,
     String,
     Table,
+    case,
     cast,
     delete,
-    exists,
     func,
     insert,
     literal,
+    null,
     select,
     text,
-    union,
+    union_all,
+    update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from cati.domain.calling import calling_period_end
 from cati.domain.intake import Channel
@@ -53,29 +57,27 @@ from cati.services.retention import (
 from cati.services.users import record_audit
 
 MAX_SEED = 2**63 - 1
-# Scratch table of one sampling run; temporary, so private to its connection.
+# Scratch tables of one sampling run; temporary, so private to its connection.
 _SCRATCH = MetaData()
+# The eligible cases, one per number. No index: one kept up while the pool fills (700,000 rows
+# a week) costs more than all the rest of the sampling.
 _POOL = Table(
     "sampling_pool",
     _SCRATCH,
     Column("case_id", Integer),
     Column("office_id", Integer),
     Column("phone", String(20)),
-    Column("returned_at", Case.__table__.c.returned_at.type),
-    Column("sample_key", BigInteger),
     prefixes=["TEMPORARY"],
 )
-# The numbers no case of the week may be sampled on: opted out, or sampled by a round whose
-# week starts within the re-survey window. Each case is then checked once, by its number,
-# against this short list instead of against the opt-outs and every recent member.
-_EXCLUDED = Table(
-    "sampling_excluded",
+# Each office's quota, and a sample key that more than `quota` of its pool's cases are likely
+# to fall under (see _insert_members).
+_QUOTAS = Table(
+    "sampling_quotas",
     _SCRATCH,
-    Column("phone", String(20), primary_key=True),
+    Column("office_id", Integer, primary_key=True, autoincrement=False),
+    Column("quota", Integer),
+    Column("below", BigInteger),
     prefixes=["TEMPORARY"],
-)
-_POOL_ORDER = Index(
-    "ix_sampling_pool_order", _POOL.c.office_id, _POOL.c.sample_key, _POOL.c.case_id
 )
 DEFAULT_RATE = 0.2
 
@@ -170,13 +172,17 @@ def sample_round(
             )
         )
         restore_opt_outs(session, session.scalars(frame_phones).all(), hash_key)
-    # The eligible cases are found once, into a temporary table: counting them and choosing
-    # the members both read it.
+    # The eligible cases are found once, one per number, into a temporary table: counting them
+    # and choosing the members both read it.
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        # Sorting a week of cases spills to disk with the default 4 MB; this transaction only.
+        # Grouping a week's cases by number takes about 120 MB for 700,000 numbers (a hash
+        # table may use twice work_mem); this transaction only.
         session.execute(text("SET LOCAL work_mem = '64MB'"))
-    _fill_pool(session, connection, start, end, resurvey_days, seed)
+        # Temporary tables have no statistics: the planner's guesses at their size would
+        # compile small statements to machine code, which costs more than running them.
+        session.execute(text("SET LOCAL jit = off"))
+    _fill_pool(session, start, end, resurvey_days, frame_size=sum(frame.values()))
     eligible = dict(
         session.execute(select(_POOL.c.office_id, func.count()).group_by(_POOL.c.office_id)).all()
     )
@@ -213,30 +219,9 @@ def sample_round(
     ]
     session.add(round_)
     session.flush()
-
-    # Each office's members: its first `quota` eligible cases by (sample_key, case_id), read
-    # from an index of the pool in that order (one short range per office) rather than by
-    # ranking the whole pool with a window function. Members take the round's mode: an
-    # interviewer round's are interviewed by people.
-    session.execute(
-        text("CREATE INDEX ix_sampling_pool ON sampling_pool (office_id, sample_key, case_id)")
-    )
-    for office_id, quota in sorted(quotas.items()):
-        if quota:
-            chosen = (
-                select(literal(round_.id), _POOL.c.case_id, _POOL.c.office_id, _POOL.c.phone,
-                       literal(options.mode))
-                .where(_POOL.c.office_id == office_id)
-                .order_by(_POOL.c.sample_key, _POOL.c.case_id)
-                .limit(quota)
-            )  # fmt: skip
-            session.execute(
-                insert(Member).from_select(
-                    ["round_id", "case_id", "office_id", "phone", "mode"], chosen
-                )
-            )
-    _POOL.drop(connection)
-    _EXCLUDED.drop(connection)
+    _insert_members(session, round_.id, options.mode, seed, eligible, quotas)
+    for table in (_POOL, _QUOTAS):
+        table.drop(connection)
     if options.mode == "web":
         from cati.services.web_links import create_links
 
@@ -244,24 +229,35 @@ def sample_round(
     return round_, True
 
 
-def _fill_pool(session: Session, connection, start, end, resurvey_days: int, seed: int) -> None:
-    """Fill the pool with the eligible cases returned in [start, end), one per phone, with
-    their sample keys (scripts/bench_sampling.py measures each step):
+def _fill_pool(session: Session, start, end, resurvey_days: int, frame_size: int) -> None:
+    """Fill the pool with the eligible cases returned in [start, end), one per number, in one
+    pass over the week (scripts/bench_sampling.py measures it):
 
-    1. the excluded numbers (opted out, or sampled by a round whose week starts less than
-       `resurvey_days` away) into a short keyed list;
-    2. the week's callable in-person cases whose number is not on it;
-    3. of a number with several of them, all but the latest (by return time, then id).
-
-    Steps 2-3 read the week's cases once; the rule "one member per phone" used to check
-    every case against the week's other cases, which cost more than everything else.
+    1. the week's callable in-person cases are grouped by number, among marks for the
+       excluded numbers (opted out, or sampled by a round whose week starts less than
+       `resurvey_days` away) that drop their group: each case is looked at once, and the
+       rule "one member per phone" costs no more than that grouping;
+    2. a number with several dossiers keeps the latest (by return time, then id), looked up
+       by number for those numbers only.
     """
-    for table in (_POOL, _EXCLUDED):
+    connection = session.connection()
+    for table in (_POOL, _QUOTAS):
         table.drop(connection, checkfirst=True)
         table.create(connection)
+    returned_at = Case.returned_at
+    if connection.dialect.name == "sqlite" and _mostly_one_week(session, frame_size):
+        # SQLite's planner knows nothing of how many cases the week holds and reads them
+        # through the return-time index, one table lookup per case: ten times slower than
+        # reading the whole table once when the week is most of it (PostgreSQL's statistics
+        # make that choice on their own). A unary + keeps it off the index.
+        returned_at = UnaryExpression(returned_at, operator=custom_op("+"), type_=returned_at.type)
+    week = select(Case.id, Case.office_id, Case.phone).where(
+        *_callable_in_person(Case, start, end, returned_at=returned_at)
+    )
+    opted_out = select(null(), null(), OptOut.phone).where(OptOut.phone.is_not(None))
     window = timedelta(days=resurvey_days)
     recent = (
-        select(Member.phone)
+        select(null(), null(), Member.phone)
         .join(Round, Round.id == Member.round_id)
         .where(
             Round.week_start_at > start - window,
@@ -269,46 +265,141 @@ def _fill_pool(session: Session, connection, start, end, resurvey_days: int, see
             Member.phone.is_not(None),
         )
     )
-    session.execute(
-        insert(_EXCLUDED).from_select(
-            ["phone"], union(select(OptOut.phone).where(OptOut.phone.is_not(None)), recent)
+    rows = union_all(week, opted_out, recent).subquery()
+    numbers = (
+        select(
+            func.min(rows.c.id).label("case_id"),
+            func.min(rows.c.office_id).label("office_id"),
+            rows.c.phone,
+            func.count(rows.c.id).label("dossiers"),
         )
+        .group_by(rows.c.phone)
+        .having(func.count() == func.count(rows.c.id))
+        .subquery()
     )
+    # A number with several dossiers keeps its latest one, looked up by number (for those
+    # numbers only: the others' group holds their one dossier).
+    shared = numbers.c.dossiers > 1
+    latest = (
+        select(Case.id)
+        .where(Case.phone == numbers.c.phone, *_callable_in_person(Case, start, end))
+        .order_by(Case.returned_at.desc(), Case.id.desc())
+        .limit(1)
+        .correlate_except(Case)
+        .scalar_subquery()
+    )
+    its_office = select(Case.office_id).where(Case.id == latest).correlate_except(Case)
     session.execute(
         insert(_POOL).from_select(
-            ["case_id", "office_id", "phone", "returned_at", "sample_key"],
+            ["case_id", "office_id", "phone"],
             select(
-                Case.id, Case.office_id, Case.phone, Case.returned_at, _sample_key(Case.id, seed)
-            ).where(
-                *_callable_in_person(Case, start, end),
-                ~exists().where(_EXCLUDED.c.phone == Case.phone),
+                case((shared, latest), else_=numbers.c.case_id),
+                case((shared, its_office.scalar_subquery()), else_=numbers.c.office_id),
+                numbers.c.phone,
             ),
         )
     )
-    # One member per phone: only numbers with several dossiers in the pool are looked at.
-    shared = select(_POOL.c.phone).group_by(_POOL.c.phone).having(func.count() > 1)
+
+
+def _mostly_one_week(session: Session, frame_size: int) -> bool:
+    """Whether the week's frame is an eighth or more of all the cases (ids are not reused, so
+    the highest one is at least how many there are)."""
+    return frame_size * 8 >= (session.scalar(select(func.max(Case.id))) or 0)
+
+
+def _insert_members(
+    session: Session,
+    round_id: int,
+    mode: str,
+    seed: int,
+    eligible: dict[int, int],
+    quotas: dict[int, int],
+) -> None:
+    """Each office's members: its `quota` eligible cases with the smallest seeded keys (then
+    ids), in that order, office after office. Members take the round's mode: an interviewer
+    round's are interviewed by people.
+
+    The keys are spread evenly, so an office's members are almost surely among its cases
+    whose key is below a bound set a few standard deviations above quota/eligible: only those
+    are ranked, in one statement for all the offices, instead of sorting or indexing the whole
+    pool. Should an office have fewer cases than its quota below its bound, it is drawn again
+    with no bound: the members are exactly those of a full sort, whatever the keys.
+    """
+    wanted = {office_id: quota for office_id, quota in quotas.items() if quota}
+    if not wanted:
+        return
+    session.execute(
+        insert(_QUOTAS),
+        [
+            {
+                "office_id": office_id,
+                "quota": quota,
+                "below": _key_bound(quota, eligible[office_id]),
+            }
+            for office_id, quota in sorted(wanted.items())
+        ],
+    )
+    key = _sample_key(_POOL.c.case_id, seed)
     ranked = (
         select(
             _POOL.c.case_id,
+            _POOL.c.office_id,
+            _POOL.c.phone,
+            _QUOTAS.c.quota,
+            key.label("sample_key"),
             func.row_number()
-            .over(
-                partition_by=_POOL.c.phone,
-                order_by=(_POOL.c.returned_at.desc(), _POOL.c.case_id.desc()),
-            )
-            .label("n"),
+            .over(partition_by=_POOL.c.office_id, order_by=(key, _POOL.c.case_id))
+            .label("rank"),
         )
-        .where(_POOL.c.phone.in_(shared))
+        .join(_QUOTAS, _QUOTAS.c.office_id == _POOL.c.office_id)
+        .where(key < _QUOTAS.c.below)
         .subquery()
     )
-    earlier = select(ranked.c.case_id).where(ranked.c.n > 1)
-    session.execute(delete(_POOL).where(_POOL.c.case_id.in_(earlier)))
+    chosen = (
+        select(literal(round_id), ranked.c.case_id, ranked.c.office_id, ranked.c.phone,
+               literal(mode))
+        .where(ranked.c.rank <= ranked.c.quota)
+        .order_by(ranked.c.office_id, ranked.c.sample_key, ranked.c.case_id)  # as ranked
+    )  # fmt: skip
+    members = (
+        insert(Member.__table__)
+        .from_select(["round_id", "case_id", "office_id", "phone", "mode"], chosen)
+        .execution_options(preserve_rowcount=True)
+    )
+    if session.execute(members).rowcount == sum(wanted.values()):
+        return
+    drawn = dict(
+        session.execute(
+            select(Member.office_id, func.count())
+            .where(Member.round_id == round_id)
+            .group_by(Member.office_id)
+        ).all()
+    )
+    short = [office_id for office_id, quota in wanted.items() if drawn.get(office_id, 0) < quota]
+    if short:
+        session.execute(delete(Member).where(Member.round_id == round_id))
+        session.execute(
+            update(_QUOTAS).where(_QUOTAS.c.office_id.in_(short)).values(below=_KEY_END)
+        )
+        session.execute(members)
 
 
-def _callable_in_person(case, start: datetime, end: datetime) -> tuple[ColumnElement[bool], ...]:
-    """Returned in [start, end), in person, not an immediate result, a callable phone."""
+def _key_bound(quota: int, eligible: int) -> int:
+    """A sample key that `quota` of `eligible` evenly spread keys fall under with a margin of
+    five standard deviations (and twenty cases); every key is below _KEY_END."""
+    share = (quota + 5 * math.sqrt(quota) + 20) / eligible
+    return _KEY_END if share >= 1 else math.ceil(_KEY_END * share)
+
+
+def _callable_in_person(
+    case, start: datetime, end: datetime, *, returned_at: ColumnElement[datetime] | None = None
+) -> tuple[ColumnElement[bool], ...]:
+    """Returned in [start, end), in person, not an immediate result, a callable phone
+    (`returned_at`: the case's return time as the query should read it)."""
+    returned_at = case.returned_at if returned_at is None else returned_at
     return (
-        case.returned_at >= start,
-        case.returned_at < end,
+        returned_at >= start,
+        returned_at < end,
         case.channel == Channel.IN_PERSON.value,
         case.immediate_result.is_(False),
         case.phone_type.in_([kind.value for kind in CALLABLE_TYPES]),
@@ -317,6 +408,7 @@ def _callable_in_person(case, start: datetime, end: datetime) -> tuple[ColumnEle
 
 
 _P1, _P2, _P3 = 2147483647, 2147483629, 2147483587  # primes just under 2**31
+_KEY_END = _P1  # every sample key is below it
 
 
 def _sample_key(case_id, seed: int) -> ColumnElement[int]:

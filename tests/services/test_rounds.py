@@ -85,10 +85,15 @@ def test_eligibility_rules(session, values, eligible):
     ],
     ids=["monday-00:10", "previous-sunday", "sunday-23:59", "next-monday"],
 )
-def test_week_boundaries_are_local(session, returned, in_frame):
+@pytest.mark.parametrize("other_weeks", [0, 12], ids=["week-is-the-table", "week-is-a-slice"])
+def test_week_boundaries_are_local(session, returned, in_frame, other_weeks):
+    """Whether the week is most of the table (SQLite then reads the whole table) or a slice of
+    it (read through the return-time index), the same cases are in the frame and eligible."""
+    for _ in range(other_weeks):
+        create_case(session, returned_at=local(2026, 11, 4, 9))
     create_case(session, returned_at=returned)
     round_, _ = sample(session, size=5)
-    assert round_.frame_size == int(in_frame)
+    assert (round_.frame_size, round_.eligible) == (int(in_frame), int(in_frame))
 
 
 def test_opted_out_phone_is_never_sampled(session):
@@ -196,6 +201,44 @@ def test_proportional_allocation_with_a_minimum_per_office(session):
     assert round_.sampled == 26
     counted = Counter(session.scalars(select(Member.office_id).where(Member.round_id == round_.id)))
     assert {o.office.code: counted[o.office_id] for o in round_.offices} == sampled
+
+
+@pytest.mark.parametrize("bound", ["margin", "too-tight-everywhere", "too-tight-for-big"])
+def test_each_office_draws_its_cases_with_the_smallest_keys(session, monkeypatch, bound):
+    """Each office's members are its eligible cases (one per phone) with the smallest seeded
+    keys, then ids, written office after office in that order: also when fewer cases than the
+    quota fall under the key bound an office's cases are ranked below (it is drawn again)."""
+    from cati.services import rounds
+
+    if bound == "too-tight-everywhere":
+        monkeypatch.setattr(rounds, "_key_bound", lambda quota, eligible: 0)
+    elif bound == "too-tight-for-big":
+        monkeypatch.setattr(rounds, "_key_bound", lambda q, n: 1000 if n > 50 else rounds._KEY_END)
+    cases = {code: [create_case(session, office_code=code) for _ in range(count)]
+             for code, count in {"BIG": 80, "MID": 20, "TINY": 3}.items()}  # fmt: skip
+    # A number with two dossiers in BIG keeps only the latest; one shared with MID, MID's.
+    older = create_case(session, office_code="BIG", phone=cases["BIG"][0].phone,
+                        returned_at=local(2026, 11, 17, 8))  # fmt: skip
+    cases["BIG"][1].phone = cases["MID"][0].phone
+    cases["BIG"][1].returned_at = local(2026, 11, 17, 8)
+    session.flush()
+    round_, _ = sample(session, rate=0.3, min_per_office=2, seed=11)
+
+    keys = dict(session.execute(select(Case.id, rounds._sample_key(Case.id, 11))).all())
+    eligible = {code: [c for c in group if c.id not in (older.id, cases["BIG"][1].id)]
+                for code, group in cases.items()}  # fmt: skip
+    quotas = {o.office.code: o.sampled for o in round_.offices}
+    assert {o.office.code: o.eligible for o in round_.offices} == {"BIG": 79, "MID": 20, "TINY": 3}
+    expected = [
+        c.id
+        for code in ("BIG", "MID", "TINY")  # office ids in this order
+        for c in sorted(eligible[code], key=lambda c: (keys[c.id], c.id))[: quotas[code]]
+    ]
+    drawn = session.scalars(
+        select(Member.case_id).where(Member.round_id == round_.id).order_by(Member.id)
+    ).all()
+    assert sum(quotas.values()) == round_.sampled == 31
+    assert drawn == expected
 
 
 def test_same_seed_same_members_other_seed_other_members(session):
