@@ -7,6 +7,8 @@ The import is the real one (`read_case_file` + `import_case_file`, as `cati case
 does, in one transaction), on a fresh
 migrated database; a second import of the same file (every row unchanged) is shown too.
 
+The exit status is 0 whatever the figures: this is a measurement.
+
 Usage: scripts/bench_intake.py [--rows N] [--repeats K]
 """
 
@@ -101,7 +103,6 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     REPEATS = args.repeats
-    ok = True
     with tempfile.TemporaryDirectory(prefix="cati-bench-") as folder:
         path = Path(folder) / "cases.csv"
         write_cases_csv(path, generate_cases("2026-W47", args.rows, seed=1))
@@ -114,7 +115,7 @@ def main() -> int:
                 base = baseline(url, path)
             with scratch_database(backend) as url:
                 first, again, counts = real_import(url, path)
-            ok &= report(
+            report(
                 backend,
                 "import (new rows)",
                 first,
@@ -123,7 +124,7 @@ def main() -> int:
                 f"{args.rows / first:,.0f} rows/s {counts}",
             )
             report(backend, "re-import (all unchanged)", again, base, TARGET)
-    return 0 if ok else 1
+    return 0  # a measurement, as the other benchmarks: the verdicts are printed
 
 
 REPEATS = 3
