@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cati.cli import main as cati_main
 from cati.config import Settings
-from cati.db import make_engine
+from cati.db import make_engine, make_session_factory
 from cati.migrate import upgrade
 from cati.runtime import Runtime
 from cati.testing import temporary_database
@@ -35,6 +35,19 @@ def fresh_database(folder: Path) -> Iterator[str]:
     """A new, empty database for this run (see the module docstring), then dropped."""
     with temporary_database(os.environ.get("CATI_TEST_POSTGRES_URL"), folder, "cati_test") as url:
         yield url
+
+
+@contextmanager
+def fresh_session_factory(folder: Path) -> Iterator[sessionmaker]:
+    """A new migrated database and a session factory on it, for a test whose threads or
+    processes need connections of their own; the engine is disposed of afterwards."""
+    with fresh_database(folder) as url:
+        upgrade(url)
+        engine = make_engine(url)
+        try:
+            yield make_session_factory(engine)
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -7,24 +7,19 @@ import statistics
 from collections import Counter, defaultdict
 from datetime import timedelta
 
-from cati.db import make_engine, make_session_factory
-from cati.migrate import upgrade
 from cati.runtime import Runtime
 from cati.services.console import claim_next_case, record_outcome, save_answers
 from cati.services.exports import export_columns, export_rows
 from cati.services.flows import load_flows
 from cati.services.reports import round_report, rounds_progress
 from cati.simulator import run_simulation
-from tests.conftest import NOW, TZ, fresh_database
+from tests.conftest import NOW, TZ, fresh_session_factory
 from tests.factories import create_member, create_round, create_user
 from tests.services.test_console import COMPLETE
 
 
 def test_report_export_and_dashboard_agree(tmp_path, settings):
-    with fresh_database(tmp_path) as url:
-        upgrade(url)
-        engine = make_engine(url)
-        factory = make_session_factory(engine)
+    with fresh_session_factory(tmp_path) as factory:
         with factory.begin() as session:
             round_ = create_round(session)
             members = [
@@ -63,7 +58,6 @@ def test_report_export_and_dashboard_agree(tmp_path, settings):
                 for row in export_rows(session, round_id, flows, TZ, "key")
             ]
             [progress] = rounds_progress(session)
-        engine.dispose()
 
     dispositions = Counter(row["disposition"] for row in rows)
     counts = report["counts"]
@@ -184,10 +178,7 @@ def test_a_web_round_then_the_phone_report_and_round_page_agree(tmp_path, settin
 
     flows = load_flows(settings.flows_dir)
     key = settings.resolve_secret_key()
-    with fresh_database(tmp_path) as url:
-        upgrade(url)
-        engine = make_engine(url)
-        factory = make_session_factory(engine)
+    with fresh_session_factory(tmp_path) as factory:
         with factory.begin() as session:
             round_ = create_round(session)
             round_.mode, round_.then_mode = "web", "ivr"
@@ -227,7 +218,6 @@ def test_a_web_round_then_the_phone_report_and_round_page_agree(tmp_path, settin
         client.post("/login", data={"username": "minh", "password": PASSWORD,
                                     "csrf_token": token(page)})  # fmt: skip
         page = client.get(f"/dashboard/rounds/{round_id}").get_data(as_text=True)
-        engine.dispose()
 
     modes = {m.pop("mode"): m for m in report["modes_response"]}
     assert list(modes) == ["ivr", "web"]

@@ -8,8 +8,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from cati.db import make_engine, make_session_factory
-from cati.migrate import upgrade
 from cati.models import Answer, Attempt, AuditEvent, Member
 from cati.services.console import (
     LEASE,
@@ -25,7 +23,7 @@ from cati.services.console import (
 )
 from cati.services.flows import load_flows
 from cati.services.users import LOGIN, LOGOUT, record_audit
-from tests.conftest import NOW, TZ, fresh_database
+from tests.conftest import NOW, TZ, fresh_session_factory
 from tests.factories import create_member, create_round, create_user, local
 
 COMPLETE = {
@@ -174,10 +172,7 @@ def test_showing_the_number_and_saving_are_audited(session, queue, lan, flows):
 
 
 def test_two_interviewers_clicking_at_once_get_different_cases(tmp_path):
-    with fresh_database(tmp_path) as url:
-        upgrade(url)
-        engine = make_engine(url)
-        factory = make_session_factory(engine)
+    with fresh_session_factory(tmp_path) as factory:
         with factory.begin() as session:
             round_ = create_round(session)
             round_.mode = "interviewer"
@@ -198,7 +193,6 @@ def test_two_interviewers_clicking_at_once_get_different_cases(tmp_path):
             thread.start()
         for thread in threads:
             thread.join()
-        engine.dispose()
     assert None not in got and len(set(got)) == 2
 
 
@@ -206,10 +200,7 @@ def test_saves_of_one_case_overlapping_are_taken_one_after_the_other(tmp_path, s
     """The page saves each answer as it is typed: a quick typist's saves overlap. The second
     waits for the first and sees its answers (seen: a duplicate answer refused, a 500)."""
     flows = load_flows(settings.flows_dir)
-    with fresh_database(tmp_path) as url:
-        upgrade(url)
-        engine = make_engine(url)
-        factory = make_session_factory(engine)
+    with fresh_session_factory(tmp_path) as factory:
         with factory.begin() as session:
             round_ = create_round(session)
             round_.mode = "interviewer"
@@ -244,7 +235,6 @@ def test_saves_of_one_case_overlapping_are_taken_one_after_the_other(tmp_path, s
             saved = session.execute(
                 select(Answer.question_id, Answer.value).where(Answer.member_id == member_id)
             ).all()
-        engine.dispose()
     assert errors == []
     assert sorted(saved) == [("consent", "1"), ("staff_attitude", "7")]
 
