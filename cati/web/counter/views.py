@@ -23,6 +23,7 @@ from cati.web.runtime import get_runtime
 from cati.web.survey.views import _flows, _labels
 
 ENDPOINTS = {KIOSK: "counter.kiosk", QR: "counter.qr"}
+PREFIXES = {KIOSK: "k", QR: "q"}
 
 
 def _place(db, mode: str, token: str):
@@ -105,46 +106,6 @@ def _checked() -> bool:
     return True
 
 
-@bp.get("/k/<token>")
-def kiosk(token: str):
-    return _show(KIOSK, token)
-
-
-@bp.get("/q/<token>")
-def qr(token: str):
-    return _show(QR, token)
-
-
-@bp.get("/k/<token>/welcome")
-def kiosk_welcome(token: str):
-    return _welcome(KIOSK, token)
-
-
-@bp.get("/q/<token>/welcome")
-def qr_welcome(token: str):
-    return _welcome(QR, token)
-
-
-@bp.post("/k/<token>/start")
-def kiosk_start(token: str):
-    return _start(KIOSK, token)
-
-
-@bp.post("/q/<token>/start")
-def qr_start(token: str):
-    return _start(QR, token)
-
-
-@bp.post("/k/<token>/stop")
-def kiosk_stop(token: str):
-    return _stop(KIOSK, token)
-
-
-@bp.post("/q/<token>/stop")
-def qr_stop(token: str):
-    return _stop(QR, token)
-
-
 def _welcome(mode: str, token: str):
     """Back to the welcome screen (the reset): the rating under way stays as it is."""
     session.pop(_key(mode, token), None)
@@ -180,16 +141,6 @@ def _stop(mode: str, token: str):
     return _render(mode, token, service.CounterScreen("done"), office=office)
 
 
-@bp.post("/k/<token>")
-def kiosk_answer(token: str):
-    return _answer(KIOSK, token)
-
-
-@bp.post("/q/<token>")
-def qr_answer(token: str):
-    return _answer(QR, token)
-
-
 def _answer(mode: str, token: str):
     question_id = request.form.get("question", "")
     if not _checked():
@@ -215,3 +166,29 @@ def _answer(mode: str, token: str):
     if state == "saved" and detail:
         return redirect(url_for(ENDPOINTS[mode], token=token, q=detail), 303)
     return redirect(url_for(ENDPOINTS[mode], token=token), 303)
+
+
+def _for_place(view, mode: str, name: str):
+    def handle(token: str):
+        return view(mode, token)
+
+    handle.__name__ = name  # the endpoint's name, which extensions read
+    return handle
+
+
+# The same screens for both places: `/k/<kiosk token>…` (endpoints kiosk, kiosk_welcome, …)
+# and `/q/<office token>…` (qr, qr_welcome, …).
+for _mode, _prefix in PREFIXES.items():
+    for _path, _suffix, _view, _method in (
+        ("", "", _show, "GET"),
+        ("", "_answer", _answer, "POST"),
+        ("/welcome", "_welcome", _welcome, "GET"),
+        ("/start", "_start", _start, "POST"),
+        ("/stop", "_stop", _stop, "POST"),
+    ):
+        bp.add_url_rule(
+            f"/{_prefix}/<token>{_path}",
+            f"{_mode}{_suffix}",
+            _for_place(_view, _mode, f"{_mode}{_suffix}"),
+            methods=[_method],
+        )
