@@ -34,7 +34,6 @@ import re
 import secrets
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 from collections import defaultdict
@@ -51,8 +50,10 @@ from bench_ivr_floor import prepare as prepare_floor
 from benchlib import (
     DEFAULT_THREADS,
     DEFAULT_WORKERS,
+    REQUEST_TIMEOUT_S,
     backends,
     cpu_seconds,
+    drive,
     free_port,
     gunicorn,
     percentile,
@@ -75,7 +76,6 @@ P99_TARGET = 1.5  # p99 of all requests at most this many times the floor's
 RPS_TARGET = 0.7  # throughput at least this share of the floor's
 ANSWERS = 7  # consent and the six scored questions; "no comment" saves nothing
 MAX_TURNS = 30  # a call answers at most this many <Gather>s (8 in a normal interview)
-REQUEST_TIMEOUT_S = 30.0
 WEBHOOKS = ("voice", "gather", "status")
 
 # gunicorn on 2 cores: gthread, 2 workers x 2 threads by default (benchlib.DEFAULT_WORKERS
@@ -338,43 +338,13 @@ class Drive:
     def run(
         self, jobs: list, make_call: Callable[[Client, object], list[Request]], limit_s: float
     ) -> Result:
-        lock = threading.Lock()
-        pending = iter(enumerate(jobs))
-        done: dict[int, list[Request]] = {}
-        errors: list[str] = []
-        clients: list[Client] = []
-        deadline = time.monotonic() + limit_s
-
-        def worker() -> None:
-            client = Client(self.port, self.public_url, self.token)
-            with lock:
-                clients.append(client)
-            try:
-                while time.monotonic() < deadline:
-                    with lock:
-                        index, job = next(pending, (None, None))
-                    if index is None:
-                        return
-                    try:
-                        done[index] = make_call(client, job)
-                    except (Failure, OSError, http.client.HTTPException, KeyError) as exc:
-                        with lock:
-                            errors.append(f"{type(exc).__name__}: {exc}")
-                        client.close()
-            finally:
+        clients = [Client(self.port, self.public_url, self.token) for _ in range(self.concurrency)]
+        failures = (Failure, OSError, http.client.HTTPException, KeyError)
+        try:
+            done, seconds, errors = drive(clients, jobs, make_call, limit_s, failures)
+        finally:
+            for client in clients:
                 client.close()
-
-        threads = [threading.Thread(target=worker, daemon=True) for _ in range(self.concurrency)]
-        start = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()) + REQUEST_TIMEOUT_S)
-        seconds = time.perf_counter() - start
-        if any(thread.is_alive() for thread in threads):
-            errors.append("client threads still running after the time limit")
-        if len(done) < len(jobs) and not errors:
-            errors.append(f"time limit of {limit_s:g} s reached")
         samples = [sample for client in clients for sample in client.samples]
         return Result(
             samples,

@@ -37,7 +37,6 @@ import re
 import secrets
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 from collections import defaultdict
@@ -52,8 +51,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import (
     DEFAULT_THREADS,
     DEFAULT_WORKERS,
+    REQUEST_TIMEOUT_S,
     backends,
     cpu_seconds,
+    drive,
     free_port,
     gunicorn,
     percentile,
@@ -71,7 +72,6 @@ from cati.models import Answer, Case, Member, Office, Round, WebLink
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 STATIC = "/static/survey.css"
 MAX_SCREENS = 30  # a questionnaire shows at most this many questions (9 at most for M.Score)
-REQUEST_TIMEOUT_S = 30.0
 COMMENTS = ("Nên có thêm ghế chờ", "Cán bộ hướng dẫn tận tình", "Phải chờ lâu")
 KINDS = ("page", "answer", "static")  # GET /s/<token>, POST /s/<token>, GET the static file
 
@@ -319,38 +319,10 @@ class Drive:
         self.clients = [Client(port) for _ in range(concurrency)]
 
     def run(self, jobs: list, work: Callable[[Client, object], object], limit_s: float):
-        lock = threading.Lock()
-        pending = iter(enumerate(jobs))
-        done: dict[int, object] = {}
-        errors: list[str] = []
-        deadline = time.monotonic() + limit_s
         marks = [len(c.samples) for c in self.clients]
         reconnects = sum(c.reconnects for c in self.clients)
-
-        def worker(client: Client) -> None:
-            while time.monotonic() < deadline:
-                with lock:
-                    index, job = next(pending, (None, None))
-                if index is None:
-                    return
-                try:
-                    done[index] = work(client, job)
-                except (Failure, OSError, http.client.HTTPException) as exc:
-                    with lock:
-                        errors.append(f"{type(exc).__name__}: {exc}")
-                    client.close()
-
-        threads = [threading.Thread(target=worker, args=(c,), daemon=True) for c in self.clients]
-        start = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()) + REQUEST_TIMEOUT_S)
-        seconds = time.perf_counter() - start
-        if any(thread.is_alive() for thread in threads):
-            errors.append("client threads still running after the time limit")
-        if len(done) < len(jobs) and not errors:
-            errors.append(f"time limit of {limit_s:g} s reached")
+        failures = (Failure, OSError, http.client.HTTPException)
+        done, seconds, errors = drive(self.clients, jobs, work, limit_s, failures)
         samples = [s for c, mark in zip(self.clients, marks, strict=True) for s in c.samples[mark:]]
         return Result(
             samples, seconds, done, errors, sum(c.reconnects for c in self.clients) - reconnects

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -23,6 +24,51 @@ STOP_TIMEOUT_S = 10.0
 # gunicorn on 2 cores: gthread, 2 workers x 2 threads (why: the comment in bench_ivr.py).
 DEFAULT_WORKERS = 2
 DEFAULT_THREADS = 2
+REQUEST_TIMEOUT_S = 30.0  # a client's wait for one answer
+
+
+def drive(
+    clients: list,
+    jobs: list,
+    work: Callable[[object, object], object],
+    limit_s: float,
+    failures: tuple[type[BaseException], ...],
+) -> tuple[dict[int, object], float, list[str]]:
+    """Hand `jobs` to one thread per keep-alive client, each doing `work(client, job)` for
+    the next job until none is left or `limit_s` has passed. A job failing with one of
+    `failures` is counted as an error and its client reconnects. Returns each finished job's
+    result by its index, the seconds taken and the errors."""
+    lock = threading.Lock()
+    pending = iter(enumerate(jobs))
+    done: dict[int, object] = {}
+    errors: list[str] = []
+    deadline = time.monotonic() + limit_s
+
+    def worker(client) -> None:
+        while time.monotonic() < deadline:
+            with lock:
+                index, job = next(pending, (None, None))
+            if index is None:
+                return
+            try:
+                done[index] = work(client, job)
+            except failures as exc:
+                with lock:
+                    errors.append(f"{type(exc).__name__}: {exc}")
+                client.close()
+
+    threads = [threading.Thread(target=worker, args=(c,), daemon=True) for c in clients]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()) + REQUEST_TIMEOUT_S)
+    seconds = time.perf_counter() - start
+    if any(thread.is_alive() for thread in threads):
+        errors.append("client threads still running after the time limit")
+    if len(done) < len(jobs) and not errors:
+        errors.append(f"time limit of {limit_s:g} s reached")
+    return done, seconds, errors
 
 
 def backends() -> list[str]:
