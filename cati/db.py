@@ -289,6 +289,18 @@ class _SQLiteConnection(sqlite3.Connection):
             self.release_writers()
 
 
+def for_large_statements(connection: Connection) -> None:
+    """For the rest of this transaction on PostgreSQL, give the statements that group or sort
+    a whole week or round room to do it in memory (the default 4 MB spills them to disk;
+    grouping a week's 700,000 numbers takes about 120 MB, a hash table may use twice
+    work_mem), and no JIT: compiling them to machine code costs more than it saves,
+    the more so on temporary tables, which have no statistics (scripts/bench_sampling.py,
+    scripts/bench_report.py --explain). Nothing on SQLite."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+        connection.exec_driver_sql("SET LOCAL jit = off")
+
+
 def make_session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(bind=engine, expire_on_commit=False)
 

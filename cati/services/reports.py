@@ -24,11 +24,11 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    text,
     union_all,
 )
 from sqlalchemy.orm import Session
 
+from cati.db import for_large_statements
 from cati.domain.dispositions import AttemptOutcome, is_human_contact
 from cati.domain.flow import Flow
 from cati.domain.reports import (
@@ -186,13 +186,8 @@ def round_report(
     if round_ is None:
         raise ReportError(f"no round with id {round_id}")
     flow = flows.get(round_.flow)
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        # This transaction only: the default 4 MB spills the statement's sort and hash join of
-        # a large round to disk, and JIT-compiling it costs more than it saves
-        # (scripts/bench_report.py --explain).
-        session.execute(text("SET LOCAL work_mem = '64MB'"))
-        session.execute(text("SET LOCAL jit = off"))
+    connection = session.connection()
+    for_large_statements(connection)
     figures = {name: defaultdict(_new_entry) for name in GROUPINGS}
     groups: dict[int, tuple] = {}  # k: (office, officer, mode, interviewer)
     answer_rows = []
@@ -208,7 +203,7 @@ def round_report(
         attempted,
         contacted,
         calls,
-    ) in session.execute(_finest_grain(round_id, dialect)):
+    ) in session.execute(_finest_grain(round_id, connection.dialect.name)):
         if question_id is not None:
             answer_rows.append((k, question_id, value, n))
             continue

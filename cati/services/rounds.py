@@ -24,7 +24,6 @@ from sqlalchemy import (
     literal,
     null,
     select,
-    text,
     union_all,
     update,
 )
@@ -32,6 +31,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
+from cati.db import for_large_statements
 from cati.domain.calling import calling_period_end
 from cati.domain.intake import Channel
 from cati.domain.sampling import allocate, sample_size
@@ -175,13 +175,7 @@ def sample_round(
     # The eligible cases are found once, one per number, into a temporary table: counting them
     # and choosing the members both read it.
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        # Grouping a week's cases by number takes about 120 MB for 700,000 numbers (a hash
-        # table may use twice work_mem); this transaction only.
-        session.execute(text("SET LOCAL work_mem = '64MB'"))
-        # Temporary tables have no statistics: the planner's guesses at their size would
-        # compile small statements to machine code, which costs more than running them.
-        session.execute(text("SET LOCAL jit = off"))
+    for_large_statements(connection)
     _fill_pool(session, start, end, resurvey_days, frame_size=sum(frame.values()))
     eligible = dict(
         session.execute(select(_POOL.c.office_id, func.count()).group_by(_POOL.c.office_id)).all()
