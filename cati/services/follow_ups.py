@@ -100,6 +100,16 @@ def raise_for_answer(
     return _raise(session, FollowUp.member_id, member_id, office_id, [(reason, question_id)], now)
 
 
+# Built once: the IVR's last turn records it (building an ORM update there cost more than
+# the rest of the turn, scripts/bench_ivr_cpu.py).
+_CONTACT_CHOICE = (
+    update(FollowUp.__table__)
+    .where(FollowUp.__table__.c.member_id == bindparam("member"))
+    .values(contact_allowed=bindparam("allowed"), updated_at=bindparam("at"))
+    .returning(FollowUp.__table__.c.id)
+)
+
+
 def record_contact_choice(
     session: Session, member_id: int, value: str, now: datetime
 ) -> int | None:
@@ -110,16 +120,6 @@ def record_contact_choice(
         .execute(_CONTACT_CHOICE, {"member": member_id, "allowed": value == YES, "at": now})
         .scalar()
     )
-
-
-# Built once: the IVR's last turn records it (building an ORM update there cost more than
-# the rest of the turn, scripts/bench_ivr_cpu.py).
-_CONTACT_CHOICE = (
-    update(FollowUp.__table__)
-    .where(FollowUp.__table__.c.member_id == bindparam("member"))
-    .values(contact_allowed=bindparam("allowed"), updated_at=bindparam("at"))
-    .returning(FollowUp.__table__.c.id)
-)
 
 
 def raise_for_hotline_message(session: Session, message_id: int, now: datetime) -> int:
