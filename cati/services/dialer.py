@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from cati.domain.calling import CallingPolicy, PastAttempt, RoundQueue
@@ -212,49 +213,81 @@ def schedule_next_call(
     *,
     ivr_attempts: int | None = None,
 ) -> None:
-    """After a call ends: set the member's next call, or close it with its disposition.
+    """After a call ends: set the member's next call, or close it with its disposition
+    (`plan_next_call`, on the ORM's member; what the session holds is flushed first)."""
+    session.flush()
+    for name, value in plan_next_call(
+        session.connection(), member, policy, now, ivr_attempts=ivr_attempts
+    ).items():
+        setattr(member, name, value)
+
+
+# Built once: the IVR settles its calls with them (scripts/bench_ivr_cpu.py).
+_OUTCOMES = (
+    select(Attempt.__table__.c.started_at, Attempt.__table__.c.outcome, Attempt.__table__.c.mode)
+    .where(
+        Attempt.__table__.c.member_id == bindparam("member_id"),
+        Attempt.__table__.c.outcome.is_not(None),
+    )
+    .order_by(Attempt.__table__.c.started_at, Attempt.__table__.c.id)
+)
+_CALLING_ENDS = select(Round.__table__.c.calling_ends_at).where(
+    Round.__table__.c.id == bindparam("round_id")
+)
+
+
+def plan_next_call(
+    connection: Connection,
+    member,
+    policy: CallingPolicy | None,
+    now: datetime,
+    *,
+    ivr_attempts: int | None = None,
+    calling_ends_at: datetime | None = None,
+) -> dict[str, Any]:
+    """What becomes of `member` (its `id`, `round_id`, `mode` and `appointment_at`: an ORM
+    member or a plain row) now that a call has ended: the member's columns to change, read
+    from the outcomes its attempts have in the database.
 
     A final outcome (complete, refusal, not eligible, invalid number …) closes the member at
     once; otherwise the calling policy says when to try again, and when it says never (no
     attempts left, the round is over) the attempts are rolled up into the final disposition.
     After `ivr_attempts` robot calls without reaching a person, the member moves to the
-    interviewers' queue. Without a policy only the final-at-once case is settled.
+    interviewers' queue. Without a policy only the final-at-once case is settled. The round's
+    `calling_ends_at` is read unless given.
     """
-    attempts = session.scalars(
-        select(Attempt)
-        .where(Attempt.member_id == member.id, Attempt.outcome.is_not(None))
-        .order_by(Attempt.started_at, Attempt.id)
-    ).all()
+    attempts = connection.execute(_OUTCOMES, {"member_id": member.id}).all()
     outcomes = [AttemptOutcome(a.outcome) for a in attempts]
     next_at = None
     if not any(is_final_now(o) for o in outcomes):
         if policy is None:
-            return
-        round_ = session.get(Round, member.round_id)
+            return {}
+        if calling_ends_at is None:
+            calling_ends_at = connection.execute(
+                _CALLING_ENDS, {"round_id": member.round_id}
+            ).scalar_one()
         history = [PastAttempt(a.started_at, a.outcome) for a in attempts]
         next_at = policy.next_attempt_at(
-            history,
-            now=now,
-            round_ends_at=round_ends_at(round_),
-            appointment_at=member.appointment_at,
+            history, now=now, round_ends_at=calling_ends_at, appointment_at=member.appointment_at
         )
     if next_at is None:
         disposition = roll_up_disposition(outcomes)
-        member.status = MemberStatus.FINAL
-        member.disposition = disposition.code.value if disposition else None
-        member.next_call_at = None
-    else:
-        member.status = MemberStatus.PENDING
-        member.next_call_at = next_at
-        robot_calls = [a for a in attempts if a.mode == "ivr"]
-        if (
-            ivr_attempts is not None
-            and member.mode == "ivr"
-            and len(robot_calls) >= ivr_attempts
-            and not any(is_human_contact(o) for o in outcomes)
-        ):
-            # The robot never reached a person: interviewers take over the remaining calls.
-            member.mode = "interviewer"
+        return {
+            "status": MemberStatus.FINAL.value,
+            "disposition": disposition.code.value if disposition else None,
+            "next_call_at": None,
+        }
+    changes: dict[str, Any] = {"status": MemberStatus.PENDING.value, "next_call_at": next_at}
+    robot_calls = [a for a in attempts if a.mode == "ivr"]
+    if (
+        ivr_attempts is not None
+        and member.mode == "ivr"
+        and len(robot_calls) >= ivr_attempts
+        and not any(is_human_contact(o) for o in outcomes)
+    ):
+        # The robot never reached a person: interviewers take over the remaining calls.
+        changes["mode"] = "interviewer"
+    return changes
 
 
 STUCK_AFTER = timedelta(minutes=15)  # longer than any call: the time limit is 10 minutes

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
@@ -40,13 +41,14 @@ from cati.models import (
     Member,
     MemberStatus,
     Office,
+    OptOut,
     Round,
     RoundStatus,
 )
 from cati.phone import normalize_phone
-from cati.services.dialer import round_ends_at, schedule_next_call
+from cati.services.dialer import plan_next_call, round_ends_at
 from cati.services.follow_ups import raise_for_answer, raise_for_hotline_message
-from cati.services.interviews import finish_interview as _finish
+from cati.services.interviews import OPT_OUT_REASON, interview_ending
 
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 _STATUS_ORDER = {"queued": 0, "initiated": 1, "ringing": 2, "in-progress": 3, "answered": 3}
@@ -55,49 +57,54 @@ MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_
 log = logging.getLogger(__name__)
 
 
-# A webhook turn (voice, gather, recording) reads and writes with SQLAlchemy Core on the
-# session's connection: plain rows in, prebuilt statements out, no identity map and no
+# A webhook turn (voice, gather, recording, status) reads and writes with SQLAlchemy Core on
+# the session's connection: plain rows in, prebuilt statements out, no identity map and no
 # unit-of-work flush (scripts/bench_ivr_cpu.py: the ORM's load and flush were most of a turn's
-# CPU). The ORM comes in only when an interview ends (`_finish`), once per call. The
-# statements are built once: building one and its cache key again at every request cost
-# more CPU than running it.
+# CPU), the interview's ending and the call's last status included. The statements are built
+# once: building one and its cache key again at every request cost more CPU than running it.
 _ATTEMPTS, _MEMBERS, _ANSWER_ROWS = Attempt.__table__, Member.__table__, Answer.__table__
 _ROUNDS, _CASES, _OFFICES = Round.__table__, Case.__table__, Office.__table__
-_CALL = (
-    select(
-        _ATTEMPTS.c.id,
-        _ATTEMPTS.c.member_id,
-        _ATTEMPTS.c.provider_call_id,
-        _ATTEMPTS.c.status,
-        _ATTEMPTS.c.outcome,
-        _ATTEMPTS.c.language,
-        _ATTEMPTS.c.question_id,
-        _ATTEMPTS.c.tries,
-        _MEMBERS.c.status,
-        _MEMBERS.c.disposition,
-        _MEMBERS.c.office_id,
-        _ROUNDS.c.flow,
-        _ROUNDS.c.erased_at,
-        _OFFICES.c.code,
-        _OFFICES.c.name,
-        _CASES.c.procedure_code,
-        _CASES.c.procedure_name,
-        _CASES.c.returned_at,
-        _ANSWER_ROWS.c.question_id,
-        _ANSWER_ROWS.c.value,
-    )
-    .select_from(
-        _ATTEMPTS.join(_MEMBERS, _MEMBERS.c.id == _ATTEMPTS.c.member_id)
-        .join(_ROUNDS, _ROUNDS.c.id == _MEMBERS.c.round_id)
-        .join(_CASES, _CASES.c.id == _MEMBERS.c.case_id)
-        .join(_OFFICES, _OFFICES.c.id == _CASES.c.office_id)
-        .outerjoin(_ANSWER_ROWS, _ANSWER_ROWS.c.member_id == _MEMBERS.c.id)
-    )
-    .where(_ATTEMPTS.c.id == bindparam("attempt_id"))
+# What a turn may change of the attempt and of the member, in the order of `_CALL`'s columns.
+_ATTEMPT_FIELDS = (
+    "provider_call_id",
+    "status",
+    "outcome",
+    "answered_by",
+    "duration_s",
+    "sip_response_code",
+    "ended_at",
+    "question_id",
+    "tries",
 )
-_ANSWERS = select(_ANSWER_ROWS.c.question_id, _ANSWER_ROWS.c.value).where(
-    _ANSWER_ROWS.c.member_id == bindparam("member_id")
+_MEMBER_FIELDS = ("status", "disposition", "next_call_at", "mode", "appointment_at")
+_CALL_FROM = select(
+    _ATTEMPTS.c.id,
+    _ATTEMPTS.c.language,
+    *(_ATTEMPTS.c[name] for name in _ATTEMPT_FIELDS),
+    _MEMBERS.c.id,
+    _MEMBERS.c.round_id,
+    _MEMBERS.c.office_id,
+    _MEMBERS.c.phone,
+    *(_MEMBERS.c[name] for name in _MEMBER_FIELDS),
+    _ROUNDS.c.flow,
+    _ROUNDS.c.erased_at,
+    _ROUNDS.c.calling_ends_at,
+    _OFFICES.c.code,
+    _OFFICES.c.name,
+    _CASES.c.procedure_code,
+    _CASES.c.procedure_name,
+    _CASES.c.returned_at,
+    _ANSWER_ROWS.c.question_id,
+    _ANSWER_ROWS.c.value,
+).select_from(
+    _ATTEMPTS.join(_MEMBERS, _MEMBERS.c.id == _ATTEMPTS.c.member_id)
+    .join(_ROUNDS, _ROUNDS.c.id == _MEMBERS.c.round_id)
+    .join(_CASES, _CASES.c.id == _MEMBERS.c.case_id)
+    .join(_OFFICES, _OFFICES.c.id == _CASES.c.office_id)
+    .outerjoin(_ANSWER_ROWS, _ANSWER_ROWS.c.member_id == _MEMBERS.c.id)
 )
+_CALL = _CALL_FROM.where(_ATTEMPTS.c.id == bindparam("attempt_id"))
+_CALL_BY_SID = _CALL_FROM.where(_ATTEMPTS.c.provider_call_id == bindparam("call_sid"))
 _ANSWER_OF = select(
     _ANSWER_ROWS.c.id, _ANSWER_ROWS.c.attempt_id, _ANSWER_ROWS.c.recording_url
 ).where(
@@ -123,32 +130,29 @@ _CHANGE_ANSWER = (
     .values(value=bindparam("v"), attempt_id=bindparam("a"), answered_at=bindparam("at"))
 )
 _CHANGE_ANSWER_AND_TEXT = _CHANGE_ANSWER.values(text=bindparam("text"))
-# Where the interview stands (every gather), and with the call bound to it (the voice turn).
-_SET_PLACE = (
-    update(_ATTEMPTS)
-    .where(_ATTEMPTS.c.id == bindparam("aid"))
-    .values(question_id=bindparam("q"), tries=bindparam("t"))
-)
-_SET_CALL = (
-    update(_ATTEMPTS)
-    .where(_ATTEMPTS.c.id == bindparam("aid"))
-    .values(
-        provider_call_id=bindparam("sid"),
-        status=bindparam("st"),
-        question_id=bindparam("q"),
-        tries=bindparam("t"),
-    )
-)
-_SET_MEMBER_STATUS = (
-    update(_MEMBERS).where(_MEMBERS.c.id == bindparam("mid")).values(status=bindparam("st"))
-)
-_BY_CALL_ID = select(Attempt).where(Attempt.provider_call_id == bindparam("call_sid"))
 _STATUS_BY_CALL_ID = select(_ATTEMPTS.c.id, _ATTEMPTS.c.status).where(
     _ATTEMPTS.c.provider_call_id == bindparam("call_sid")
 )
-_SET_STATUS = (
-    update(_ATTEMPTS).where(_ATTEMPTS.c.id == bindparam("aid")).values(status=bindparam("st"))
+# A status callback that beats the dialer's commit of the call id binds it to the attempt.
+_BIND_CALL = (
+    update(_ATTEMPTS)
+    .where(
+        _ATTEMPTS.c.id == bindparam("aid"),
+        _ATTEMPTS.c.provider_call_id.is_(None),
+    )
+    .values(provider_call_id=bindparam("sid"))
 )
+
+
+@lru_cache(maxsize=64)
+def _update(table: str, columns: tuple[str, ...]):
+    """UPDATE of these columns of one attempt or member (by `row_id`)."""
+    rows = _ATTEMPTS if table == "attempts" else _MEMBERS
+    return (
+        update(rows)
+        .where(rows.c.id == bindparam("row_id"))
+        .values({name: bindparam(f"new_{name}") for name in columns})
+    )
 
 
 @lru_cache(maxsize=4)
@@ -167,16 +171,30 @@ def _call_event_insert(dialect: str):
     )
 
 
+@lru_cache(maxsize=4)
+def _opt_out_insert(dialect: str):
+    """The number on the opt-out list (nothing when it is already there)."""
+    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        insert_(OptOut.__table__)
+        .values(phone=bindparam("phone"), reason=OPT_OUT_REASON, created_at=bindparam("at"))
+        .on_conflict_do_nothing(index_elements=["phone"])
+    )
+
+
 @dataclass(slots=True)
 class CallAttempt:
     """What a turn reads and writes of its attempt: a plain row, not an ORM object."""
 
     id: int
-    member_id: int
+    language: str
     provider_call_id: str | None
     status: str
     outcome: str | None
-    language: str
+    answered_by: str | None
+    duration_s: int | None
+    sip_response_code: int | None
+    ended_at: datetime | None
     question_id: str | None
     tries: int
 
@@ -186,21 +204,31 @@ class CallMember:
     """What a turn reads and writes of the member."""
 
     id: int
+    round_id: int
+    office_id: int
+    phone: str | None
     status: str
     disposition: str | None
-    office_id: int
+    next_call_at: datetime | None
+    mode: str
+    appointment_at: datetime | None
+
+
+_attempt_state = attrgetter(*_ATTEMPT_FIELDS)
+_member_state = attrgetter(*_MEMBER_FIELDS)
 
 
 @dataclass(slots=True)
 class _Call:
     """An attempt with what a turn needs of its member, round and case, read in one query;
-    `stored` is what the database holds of the attempt's place and the member's status, so
-    that only what a turn changed is written back."""
+    `stored` is what the database holds of the attempt and the member, so that only what a
+    turn changed is written back (`_write`)."""
 
     attempt: CallAttempt
     member: CallMember
     flow: str
     erased_at: datetime | None
+    calling_ends_at: datetime
     office: tuple[str, str | None]  # code, name
     procedure: tuple[str | None, str | None]  # code, name
     returned_at: datetime | None
@@ -208,11 +236,7 @@ class _Call:
     stored: tuple = ()
 
     def __post_init__(self) -> None:
-        self.stored = self._state()
-
-    def _state(self) -> tuple:
-        a = self.attempt
-        return (a.provider_call_id, a.status, a.question_id, a.tries, self.member.status)
+        self.stored = (_attempt_state(self.attempt), _member_state(self.member))
 
 
 @dataclass
@@ -220,7 +244,7 @@ class Turn:
     """What to play next, and where the interview stands (for the action URLs)."""
 
     events: list[Event]
-    attempt: CallAttempt | Attempt | None
+    attempt: CallAttempt | None
     language: str = "vi"
     question_id: str | None = None
     tries: int = 0
@@ -335,7 +359,7 @@ def recording_turn(
     attempt = call.attempt
     refused = _refusal(call, flows)
     answer = connection.execute(
-        _ANSWER_OF, {"member_id": attempt.member_id, "question_id": question_id}
+        _ANSWER_OF, {"member_id": call.member.id, "question_id": question_id}
     ).first()
     late_but_ours = answer is not None and (
         answer.attempt_id == attempt.id and call.erased_at is None
@@ -373,26 +397,23 @@ def apply_call_status(
     """
     call_sid = params.get("CallSid", "")
     status = params.get("CallStatus", "")
+    if not call_sid:
+        return False
     connection = session.connection()
-    attempt: Attempt | None = None
-    if status in FINAL_STATUSES:
-        # The call has ended: settled on the ORM's attempt and member (once per call).
-        attempt = session.scalar(_BY_CALL_ID, {"call_sid": call_sid})
-        found = (attempt.id, attempt.status) if attempt is not None else None
-    else:
-        # A call still going (ringing, in progress): its status only, with Core.
-        found = connection.execute(_STATUS_BY_CALL_ID, {"call_sid": call_sid}).first()
-    if found is None and attempt_id is not None and call_sid:
-        # The callback can beat the dialer's commit of the call id: bind it by the attempt
-        # named in the (signed) callback URL.
-        bound = session.get(Attempt, attempt_id)
-        if bound is not None and bound.provider_call_id in (None, call_sid):
-            bound.provider_call_id = call_sid
-            session.flush()
-            attempt, found = bound, (bound.id, bound.status)
+    final = status in FINAL_STATUSES
+    found = _status_of(connection, call_sid, final)
+    # The callback can beat the dialer's commit of the call id: bind it by the attempt named
+    # in the (signed) callback URL.
+    if (
+        found is None
+        and attempt_id is not None
+        and connection.execute(_BIND_CALL, {"aid": attempt_id, "sid": call_sid}).rowcount
+    ):
+        found = _status_of(connection, call_sid, final)
     if found is None:
         return False
-    attempt_id, current = found
+    call = found if final else None
+    attempt_id, current = (call.attempt.id, call.attempt.status) if call else found
     sequence = _int(params.get("SequenceNumber"))
     if sequence is not None:
         stored = connection.execute(
@@ -403,26 +424,50 @@ def apply_call_status(
             return False  # delivered before
     if current in FINAL_STATUSES:
         return False
-    if status not in FINAL_STATUSES:
+    if call is None:
         if _STATUS_ORDER.get(status, -1) > _STATUS_ORDER.get(current, -1):
-            if attempt is not None:  # bound just now, by the ORM
-                attempt.status = status
-            else:
-                connection.execute(_SET_STATUS, {"aid": attempt_id, "st": status})
+            connection.execute(
+                _update("attempts", ("status",)), {"row_id": attempt_id, "new_status": status}
+            )
         return True
-    assert attempt is not None
+    attempt, member = call.attempt, call.member
     attempt.status = status
     attempt.ended_at = now
     attempt.duration_s = _int(params.get("CallDuration"))
     attempt.sip_response_code = _int(params.get("SipResponseCode"))
     attempt.answered_by = params.get("AnsweredBy") or attempt.answered_by
-    member = session.get(Member, attempt.member_id)
     if attempt.outcome is None:
-        attempt.outcome = _call_outcome(session, flows, attempt, member)
+        attempt.outcome = _call_outcome(flows, call).value
     attempt.question_id = None
+    _write(connection, call)
     if member.status != MemberStatus.FINAL:
-        schedule_next_call(session, member, policy, now, ivr_attempts=ivr_attempts)
+        _settle(
+            connection,
+            call,
+            plan_next_call(
+                connection,
+                member,
+                policy,
+                now,
+                ivr_attempts=ivr_attempts,
+                calling_ends_at=call.calling_ends_at,
+            ),
+        )
     return True
+
+
+def _status_of(connection: Connection, call_sid: str, final: bool):
+    """The call's attempt with all a final status needs (`_Call`), or its id and status."""
+    if final:
+        return _call(connection.execute(_CALL_BY_SID, {"call_sid": call_sid}).all())
+    return connection.execute(_STATUS_BY_CALL_ID, {"call_sid": call_sid}).first()
+
+
+def _settle(connection: Connection, call: _Call, changes: Mapping[str, Any]) -> None:
+    """Give the member what `plan_next_call` says, and write it."""
+    for name, value in changes.items():
+        setattr(call.member, name, value)
+    _write(connection, call)
 
 
 def apply_machine_detection(session: Session, params: Mapping[str, str]) -> bool:
@@ -445,9 +490,8 @@ def apply_machine_detection(session: Session, params: Mapping[str, str]) -> bool
     return False
 
 
-def _call_outcome(
-    session: Session, flows: Mapping[str, Flow], attempt: Attempt, member: Member
-) -> AttemptOutcome:
+def _call_outcome(flows: Mapping[str, Flow], call: _Call) -> AttemptOutcome:
+    attempt = call.attempt
     status = attempt.status
     if status == "busy":
         return AttemptOutcome.BUSY
@@ -464,13 +508,13 @@ def _call_outcome(
         return AttemptOutcome.FAX
     # A person answered. The questionnaire may have reached its end (a hang-up while the
     # comment was being recorded, its callback still on the way) or not.
-    flow = flows.get(session.get(Round, member.round_id).flow)
+    flow = flows.get(call.flow)
     if flow is None:
         # The round's questionnaire has gone: the citizen heard an apology and nothing was
         # asked, a failure on our side that leaves the member to be called again.
         log.warning("attempt %s: its round's flow is gone; outcome failed", attempt.id)
         return AttemptOutcome.FAILED
-    saved = _answers(session.connection(), member.id)
+    saved = call.answers
     answers = {q: v for q, v in saved.items() if v is not None}
     run = FlowRun.resume(
         flow, {}, attempt.language, answers, {q for q, v in saved.items() if v is None}
@@ -482,28 +526,37 @@ def _attempt_for(connection: Connection, attempt_id: int, call_sid: str) -> _Cal
     """The attempt, with what a turn needs of its member, round and case, and the member's
     saved answers, in one query (one row per answer: one round trip per webhook instead of
     five); None for an unknown attempt, or one bound to another call."""
-    rows = connection.execute(_CALL, {"attempt_id": attempt_id}).all()
-    if not rows or not call_sid:
+    call = _call(connection.execute(_CALL, {"attempt_id": attempt_id}).all())
+    if call is None or not call_sid or call.attempt.provider_call_id not in (None, call_sid):
+        return None  # unknown, or a signed URL replayed for another call
+    return call
+
+
+def _call(rows) -> _Call | None:
+    """A `_Call` from `_CALL`'s rows (one per saved answer), or None without any."""
+    if not rows:
         return None
-    (aid, member_id, sid, status, outcome, language, question_id, tries,
-     member_status, disposition, office_id, flow, erased_at, office_code, office_name,
-     procedure_code, procedure_name, returned_at, _, _) = rows[0]  # fmt: skip
-    if sid not in (None, call_sid):
-        return None  # a signed URL replayed for another call
+    (aid, language, sid, status, outcome, answered_by, duration_s, sip_code, ended_at,
+     question_id, tries, member_id, round_id, office_id, phone, member_status, disposition,
+     next_call_at, mode, appointment_at, flow, erased_at, calling_ends_at, office_code,
+     office_name, procedure_code, procedure_name, returned_at, _, _) = rows[0]  # fmt: skip
     return _Call(
-        CallAttempt(aid, member_id, sid, status, outcome, language, question_id, tries or 0),
-        CallMember(member_id, member_status, disposition, office_id),
+        CallAttempt(
+            aid, language, sid, status, outcome, answered_by, duration_s, sip_code, ended_at,
+            question_id, tries or 0,
+        ),
+        CallMember(
+            member_id, round_id, office_id, phone, member_status, disposition, next_call_at,
+            mode, appointment_at,
+        ),
         flow,
         erased_at,
+        calling_ends_at,
         (office_code, office_name),
         (procedure_code, procedure_name),
         returned_at,
         {row[-2]: row[-1] for row in rows if row[-2] is not None},
-    )
-
-
-def _answers(connection: Connection, member_id: int) -> dict[str, str | None]:
-    return dict(connection.execute(_ANSWERS, {"member_id": member_id}).all())
+    )  # fmt: skip
 
 
 def _run(flows: Mapping[str, Flow], call: _Call, tz) -> tuple[FlowRun, set[str]]:
@@ -552,11 +605,10 @@ def _record(
     """Save what the events say (answers, the ending) and where the interview now stands.
 
     `saved` names the questions that already have a row, so that no query is needed to
-    choose between inserting and updating an answer. An ending is settled by `_finish` on
-    the ORM's attempt and member (read then, once per call), after what the turn changed so
-    far has been written."""
+    choose between inserting and updating an answer."""
     attempt, member = call.attempt, call.member
-    ended: Attempt | None = None
+    connection = session.connection()
+    ending = None
     for event in events:
         if isinstance(event, Answered | NoAnswer):
             value = event.value if isinstance(event, Answered) else None
@@ -572,45 +624,54 @@ def _record(
                 office_id=member.office_id,
             )
         elif isinstance(event, Finished):
-            _write_place(session.connection(), call)
-            ended = session.get(Attempt, attempt.id, populate_existing=True)
-            ended_member = session.get(Member, member.id, populate_existing=True)
-            _finish(session, ended, ended_member, run, event.outcome, now)
+            ending = event.outcome
     current = run.current
     attempt.question_id = current.id if current is not None else None
     attempt.tries = run.tries
-    if ended is not None:
-        ended.question_id, ended.tries = attempt.question_id, attempt.tries
-        session.flush()
+    if ending is not None:
+        _end(connection, call, run, ending, now)
     else:
-        _write_place(session.connection(), call)
+        _write(connection, call)
     return Turn(events, attempt, attempt.language, attempt.question_id, attempt.tries)
 
 
-def _write_place(connection: Connection, call: _Call) -> None:
-    """Write what the turn changed of the attempt (its call, status and place) and of the
-    member's status; nothing when it changed nothing (a replay)."""
-    state = call._state()
+def _end(connection: Connection, call: _Call, run: FlowRun, outcome, now: datetime) -> None:
+    """The flow ended (`interview_ending`, as `finish_interview` for the other modes): the
+    attempt's outcome, once; the member handed to the interviewers, or final at once; the
+    number on the opt-out list when the citizen asked for it."""
+    attempt, member = call.attempt, call.member
+    if attempt.outcome is not None:
+        _write(connection, call)
+        return
+    ending = interview_ending(run, outcome)
+    attempt.outcome = ending.outcome.value
+    if ending.handover:
+        member.mode, member.appointment_at = "interviewer", now
+    _write(connection, call)
+    if ending.final_now:
+        _settle(connection, call, plan_next_call(connection, member, None, now))
+    if ending.opt_out and member.phone:
+        connection.execute(
+            _opt_out_insert(connection.dialect.name), {"phone": member.phone, "at": now}
+        )
+
+
+def _write(connection: Connection, call: _Call) -> None:
+    """Write what the turn changed of the attempt and of the member, one UPDATE each, only
+    the columns changed: nothing for a replay, and never a column a concurrent request (the
+    call's status callback) may have changed in the meantime."""
+    attempt, member = call.attempt, call.member
+    state = (_attempt_state(attempt), _member_state(member))
     if state == call.stored:
         return
-    attempt = call.attempt
-    if state[:2] != call.stored[:2]:
-        connection.execute(
-            _SET_CALL,
-            {
-                "aid": attempt.id,
-                "sid": attempt.provider_call_id,
-                "st": attempt.status,
-                "q": attempt.question_id,
-                "t": attempt.tries,
-            },
-        )
-    elif state[2:4] != call.stored[2:4]:
-        connection.execute(
-            _SET_PLACE, {"aid": attempt.id, "q": attempt.question_id, "t": attempt.tries}
-        )
-    if state[4] != call.stored[4]:
-        connection.execute(_SET_MEMBER_STATUS, {"mid": call.member.id, "st": call.member.status})
+    for table, row, fields, new, old in (
+        ("attempts", attempt, _ATTEMPT_FIELDS, state[0], call.stored[0]),
+        ("members", member, _MEMBER_FIELDS, state[1], call.stored[1]),
+    ):
+        if new != old:
+            changed = tuple(name for name, a, b in zip(fields, new, old, strict=True) if a != b)
+            params = {f"new_{name}": getattr(row, name) for name in changed}
+            connection.execute(_update(table, changed), {"row_id": row.id, **params})
     call.stored = state
 
 
