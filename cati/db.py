@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 try:
     import fcntl
@@ -287,6 +288,69 @@ class _SQLiteConnection(sqlite3.Connection):
             super().close()
         finally:
             self.release_writers()
+
+
+class Prepared:
+    """A Core statement compiled once per database kind and run on the driver's cursor, in
+    the transaction of the SQLAlchemy connection it is given.
+
+    For the few statements a webhook runs at every turn: SQLAlchemy's execution of a cached
+    statement (the cache lookup, the parameters' construction, the events, the result's
+    wrapping) costs about four times the statement itself (scripts/bench_ivr_cpu.py). The
+    SQL, the parameters' order and the types' processors are still SQLAlchemy's, taken once,
+    and listeners of `before_cursor_execute` still hear of each statement; driver errors come
+    through unwrapped (sqlite3's or psycopg's own exceptions)."""
+
+    __slots__ = ("_compiled", "statement")
+
+    def __init__(self, statement) -> None:
+        self.statement = statement
+        self._compiled: dict[str, tuple] = {}
+
+    def rows(self, connection: Connection, params: dict[str, Any]) -> list[tuple]:
+        """The rows of a SELECT (or of a RETURNING), each value as SQLAlchemy would read it."""
+        cursor = self._execute(connection, params)
+        rows = cursor.fetchall()
+        processors = self._compiled[connection.dialect.name][3]
+        if not processors:
+            return rows
+        return [
+            tuple(v if f is None else f(v) for f, v in zip(processors, row, strict=True))
+            for row in rows
+        ]
+
+    def run(self, connection: Connection, params: dict[str, Any]) -> int:
+        """Run an INSERT, UPDATE or DELETE; the number of rows it touched."""
+        return self._execute(connection, params).rowcount
+
+    def _execute(self, connection: Connection, params: dict[str, Any]):
+        dialect = connection.dialect
+        try:
+            sql, names, binds, _ = self._compiled[dialect.name]
+        except KeyError:
+            sql, names, binds, _ = self._compiled[dialect.name] = self._compile(dialect)
+        values = [params[name] if name in params else binds[name][1] for name in names]
+        for index, (name, value) in enumerate(zip(names, values, strict=True)):
+            process = binds[name][0]
+            if process is not None and value is not None:
+                values[index] = process(value)
+        parameters = values if dialect.positional else dict(zip(names, values, strict=True))
+        cursor = connection.connection.driver_connection.cursor()
+        if notify := connection.dispatch.before_cursor_execute:  # tests and benchmarks count
+            notify(connection, cursor, sql, parameters, None, False)
+        cursor.execute(sql, parameters)
+        return cursor
+
+    def _compile(self, dialect) -> tuple:
+        compiled = self.statement.compile(dialect=dialect)
+        names = tuple(compiled.positiontup if compiled.positional else compiled.binds)
+        binds = {
+            name: (bind.type.dialect_impl(dialect).bind_processor(dialect), bind.effective_value)
+            for name, bind in compiled.binds.items()
+        }
+        columns = self.statement.exported_columns  # a SELECT's, or a RETURNING's
+        processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+        return compiled.string, names, binds, processors if any(processors) else None
 
 
 def for_large_statements(connection: Connection) -> None:

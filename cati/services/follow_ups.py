@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from cati.db import Prepared
 from cati.domain.flow import CONTACT_CONSENT, YES, Flow
 from cati.domain.follow_ups import (
     COMMENT,
@@ -102,7 +103,7 @@ def raise_for_answer(
 
 # Built once: the IVR's last turn records it (building an ORM update there cost more than
 # the rest of the turn, scripts/bench_ivr_cpu.py).
-_CONTACT_CHOICE = (
+_CONTACT_CHOICE = Prepared(
     update(FollowUp.__table__)
     .where(FollowUp.__table__.c.member_id == bindparam("member"))
     .values(contact_allowed=bindparam("allowed"), updated_at=bindparam("at"))
@@ -115,11 +116,10 @@ def record_contact_choice(
 ) -> int | None:
     """The citizen's answer to the contact question: `contact_allowed` is true on YES, false
     on anything else. The member's follow-up id, or None when it has none."""
-    return (
-        session.connection()
-        .execute(_CONTACT_CHOICE, {"member": member_id, "allowed": value == YES, "at": now})
-        .scalar()
+    changed = _CONTACT_CHOICE.rows(
+        session.connection(), {"member": member_id, "allowed": value == YES, "at": now}
     )
+    return changed[0][0] if changed else None
 
 
 def raise_for_hotline_message(session: Session, message_id: int, now: datetime) -> int:
@@ -168,8 +168,8 @@ def _raise(
         session.flush()  # a source added and not yet flushed goes first (its foreign key)
     connection = session.connection()
     raise_, find, audit, add_reason = _raise_statements(connection.dialect.name, source_column.key)
-    created = connection.execute(
-        raise_,
+    created = raise_.rows(
+        connection,
         {
             "source": source_id,
             "office": office_id,
@@ -178,14 +178,12 @@ def _raise(
             "due": deadlines(session).due_at(now),
             "updated": now,
         },
-    ).scalar()
-    follow_up_id = created or connection.execute(find, {"source": source_id}).scalar()
-    if created is not None:
-        connection.execute(audit, {"fid": follow_up_id, "at": now, "new": Status.NEW.value})
+    )
+    follow_up_id = (created or find.rows(connection, {"source": source_id}))[0][0]
+    if created:
+        audit.run(connection, {"fid": follow_up_id, "at": now, "new": Status.NEW.value})
     for reason, source in reasons:
-        connection.execute(
-            add_reason, {"fid": follow_up_id, "why": reason, "src": source, "at": now}
-        )
+        add_reason.run(connection, {"fid": follow_up_id, "why": reason, "src": source, "at": now})
     session.flush()
     return follow_up_id
 
@@ -231,7 +229,7 @@ def _raise_statements(dialect: str, source: str) -> tuple:
         )
         .on_conflict_do_nothing(index_elements=["follow_up_id", "reason", "source"])
     )
-    return raise_, find, audit, add_reason
+    return Prepared(raise_), Prepared(find), Prepared(audit), Prepared(add_reason)
 
 
 # --------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from cati.db import Prepared
 from cati.domain.calling import CallingPolicy
 from cati.domain.dispositions import AttemptOutcome
 from cati.domain.flow import (
@@ -57,11 +58,11 @@ MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_
 log = logging.getLogger(__name__)
 
 
-# A webhook turn (voice, gather, recording, status) reads and writes with SQLAlchemy Core on
-# the session's connection: plain rows in, prebuilt statements out, no identity map and no
-# unit-of-work flush (scripts/bench_ivr_cpu.py: the ORM's load and flush were most of a turn's
-# CPU), the interview's ending and the call's last status included. The statements are built
-# once: building one and its cache key again at every request cost more CPU than running it.
+# A webhook turn (voice, gather, recording, status) reads and writes plain rows on the
+# session's connection with statements built and compiled once (`Prepared`): no identity map,
+# no unit-of-work flush and no per-statement execution machinery (scripts/bench_ivr_cpu.py:
+# the ORM's load and flush, then SQLAlchemy's execution of each statement, were most of a
+# turn's CPU), the interview's ending and the call's last status included.
 _ATTEMPTS, _MEMBERS, _ANSWER_ROWS = Attempt.__table__, Member.__table__, Answer.__table__
 _ROUNDS, _CASES, _OFFICES = Round.__table__, Case.__table__, Office.__table__
 # What a turn may change of the attempt and of the member, in the order of `_CALL`'s columns.
@@ -103,43 +104,45 @@ _CALL_FROM = select(
     .join(_OFFICES, _OFFICES.c.id == _CASES.c.office_id)
     .outerjoin(_ANSWER_ROWS, _ANSWER_ROWS.c.member_id == _MEMBERS.c.id)
 )
-_CALL = _CALL_FROM.where(_ATTEMPTS.c.id == bindparam("attempt_id"))
-_CALL_BY_SID = _CALL_FROM.where(_ATTEMPTS.c.provider_call_id == bindparam("call_sid"))
-_ANSWER_OF = select(
-    _ANSWER_ROWS.c.id, _ANSWER_ROWS.c.attempt_id, _ANSWER_ROWS.c.recording_url
-).where(
-    _ANSWER_ROWS.c.member_id == bindparam("member_id"),
-    _ANSWER_ROWS.c.question_id == bindparam("question_id"),
+_CALL = Prepared(_CALL_FROM.where(_ATTEMPTS.c.id == bindparam("attempt_id")))
+_CALL_BY_SID = Prepared(_CALL_FROM.where(_ATTEMPTS.c.provider_call_id == bindparam("call_sid")))
+_ANSWER_OF = Prepared(
+    select(_ANSWER_ROWS.c.id, _ANSWER_ROWS.c.attempt_id, _ANSWER_ROWS.c.recording_url).where(
+        _ANSWER_ROWS.c.member_id == bindparam("member_id"),
+        _ANSWER_ROWS.c.question_id == bindparam("question_id"),
+    )
 )
-_KEEP_RECORDING = (
+_KEEP_RECORDING = Prepared(
     update(_ANSWER_ROWS)
     .where(_ANSWER_ROWS.c.id == bindparam("answer_id"))
     .values(recording_url=bindparam("url"))
 )
-_INSERT_ANSWER = insert(_ANSWER_ROWS).values(
-    member_id=bindparam("m"),
-    question_id=bindparam("q"),
-    value=bindparam("v"),
-    attempt_id=bindparam("a"),
-    answered_at=bindparam("at"),
-    text=bindparam("text"),
+_INSERT_ANSWER = Prepared(
+    insert(_ANSWER_ROWS).values(
+        member_id=bindparam("m"),
+        question_id=bindparam("q"),
+        value=bindparam("v"),
+        attempt_id=bindparam("a"),
+        answered_at=bindparam("at"),
+        text=bindparam("text"),
+    )
 )
-_CHANGE_ANSWER = (
+_CHANGE_ANSWER_ONLY = (
     update(_ANSWER_ROWS)
     .where(_ANSWER_ROWS.c.member_id == bindparam("m"), _ANSWER_ROWS.c.question_id == bindparam("q"))
     .values(value=bindparam("v"), attempt_id=bindparam("a"), answered_at=bindparam("at"))
 )
-_CHANGE_ANSWER_AND_TEXT = _CHANGE_ANSWER.values(text=bindparam("text"))
-_STATUS_BY_CALL_ID = select(_ATTEMPTS.c.id, _ATTEMPTS.c.status).where(
-    _ATTEMPTS.c.provider_call_id == bindparam("call_sid")
+_CHANGE_ANSWER = Prepared(_CHANGE_ANSWER_ONLY)
+_CHANGE_ANSWER_AND_TEXT = Prepared(_CHANGE_ANSWER_ONLY.values(text=bindparam("text")))
+_STATUS_BY_CALL_ID = Prepared(
+    select(_ATTEMPTS.c.id, _ATTEMPTS.c.status).where(
+        _ATTEMPTS.c.provider_call_id == bindparam("call_sid")
+    )
 )
 # A status callback that beats the dialer's commit of the call id binds it to the attempt.
-_BIND_CALL = (
+_BIND_CALL = Prepared(
     update(_ATTEMPTS)
-    .where(
-        _ATTEMPTS.c.id == bindparam("aid"),
-        _ATTEMPTS.c.provider_call_id.is_(None),
-    )
+    .where(_ATTEMPTS.c.id == bindparam("aid"), _ATTEMPTS.c.provider_call_id.is_(None))
     .values(provider_call_id=bindparam("sid"))
 )
 
@@ -148,7 +151,7 @@ _BIND_CALL = (
 def _update(table: str, columns: tuple[str, ...]):
     """UPDATE of these columns of one attempt or member (by `row_id`)."""
     rows = _ATTEMPTS if table == "attempts" else _MEMBERS
-    return (
+    return Prepared(
         update(rows)
         .where(rows.c.id == bindparam("row_id"))
         .values({name: bindparam(f"new_{name}") for name in columns})
@@ -159,7 +162,7 @@ def _update(table: str, columns: tuple[str, ...]):
 def _call_event_insert(dialect: str):
     """A status callback, stored once per (attempt, SequenceNumber)."""
     insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return (
+    return Prepared(
         insert_(CallEvent.__table__)
         .values(
             attempt_id=bindparam("aid"),
@@ -175,7 +178,7 @@ def _call_event_insert(dialect: str):
 def _opt_out_insert(dialect: str):
     """The number on the opt-out list (nothing when it is already there)."""
     insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return (
+    return Prepared(
         insert_(OptOut.__table__)
         .values(phone=bindparam("phone"), reason=OPT_OUT_REASON, created_at=bindparam("at"))
         .on_conflict_do_nothing(index_elements=["phone"])
@@ -358,19 +361,12 @@ def recording_turn(
         return Turn([], None)
     attempt = call.attempt
     refused = _refusal(call, flows)
-    answer = connection.execute(
-        _ANSWER_OF, {"member_id": call.member.id, "question_id": question_id}
-    ).first()
-    late_but_ours = answer is not None and (
-        answer.attempt_id == attempt.id and call.erased_at is None
-    )
-    if (
-        answer is not None
-        and recording_url
-        and not answer.recording_url
-        and (refused is None or late_but_ours)
+    for answer_id, answered_on, kept_url in _ANSWER_OF.rows(
+        connection, {"member_id": call.member.id, "question_id": question_id}
     ):
-        connection.execute(_KEEP_RECORDING, {"answer_id": answer.id, "url": recording_url})
+        late_but_ours = answered_on == attempt.id and call.erased_at is None
+        if recording_url and not kept_url and (refused is None or late_but_ours):
+            _KEEP_RECORDING.run(connection, {"answer_id": answer_id, "url": recording_url})
     if refused:
         return Turn([], None, refused=refused)
     run, saved = _run(flows, call, tz)
@@ -407,7 +403,7 @@ def apply_call_status(
     if (
         found is None
         and attempt_id is not None
-        and connection.execute(_BIND_CALL, {"aid": attempt_id, "sid": call_sid}).rowcount
+        and _BIND_CALL.run(connection, {"aid": attempt_id, "sid": call_sid})
     ):
         found = _status_of(connection, call_sid, final)
     if found is None:
@@ -416,18 +412,17 @@ def apply_call_status(
     attempt_id, current = (call.attempt.id, call.attempt.status) if call else found
     sequence = _int(params.get("SequenceNumber"))
     if sequence is not None:
-        stored = connection.execute(
-            _call_event_insert(connection.dialect.name),
-            {"aid": attempt_id, "seq": sequence, "st": status, "at": now},
-        ).rowcount
+        stored = _call_event_insert(connection.dialect.name).run(
+            connection, {"aid": attempt_id, "seq": sequence, "st": status, "at": now}
+        )
         if not stored:
             return False  # delivered before
     if current in FINAL_STATUSES:
         return False
     if call is None:
         if _STATUS_ORDER.get(status, -1) > _STATUS_ORDER.get(current, -1):
-            connection.execute(
-                _update("attempts", ("status",)), {"row_id": attempt_id, "new_status": status}
+            _update("attempts", ("status",)).run(
+                connection, {"row_id": attempt_id, "new_status": status}
             )
         return True
     attempt, member = call.attempt, call.member
@@ -459,8 +454,8 @@ def apply_call_status(
 def _status_of(connection: Connection, call_sid: str, final: bool):
     """The call's attempt with all a final status needs (`_Call`), or its id and status."""
     if final:
-        return _call(connection.execute(_CALL_BY_SID, {"call_sid": call_sid}).all())
-    return connection.execute(_STATUS_BY_CALL_ID, {"call_sid": call_sid}).first()
+        return _call(_CALL_BY_SID.rows(connection, {"call_sid": call_sid}))
+    return next(iter(_STATUS_BY_CALL_ID.rows(connection, {"call_sid": call_sid})), None)
 
 
 def _settle(connection: Connection, call: _Call, changes: Mapping[str, Any]) -> None:
@@ -526,7 +521,7 @@ def _attempt_for(connection: Connection, attempt_id: int, call_sid: str) -> _Cal
     """The attempt, with what a turn needs of its member, round and case, and the member's
     saved answers, in one query (one row per answer: one round trip per webhook instead of
     five); None for an unknown attempt, or one bound to another call."""
-    call = _call(connection.execute(_CALL, {"attempt_id": attempt_id}).all())
+    call = _call(_CALL.rows(connection, {"attempt_id": attempt_id}))
     if call is None or not call_sid or call.attempt.provider_call_id not in (None, call_sid):
         return None  # unknown, or a signed URL replayed for another call
     return call
@@ -651,9 +646,7 @@ def _end(connection: Connection, call: _Call, run: FlowRun, outcome, now: dateti
     if ending.final_now:
         _settle(connection, call, plan_next_call(connection, member, None, now))
     if ending.opt_out and member.phone:
-        connection.execute(
-            _opt_out_insert(connection.dialect.name), {"phone": member.phone, "at": now}
-        )
+        _opt_out_insert(connection.dialect.name).run(connection, {"phone": member.phone, "at": now})
 
 
 def _write(connection: Connection, call: _Call) -> None:
@@ -671,7 +664,7 @@ def _write(connection: Connection, call: _Call) -> None:
         if new != old:
             changed = tuple(name for name, a, b in zip(fields, new, old, strict=True) if a != b)
             params = {f"new_{name}": getattr(row, name) for name in changed}
-            connection.execute(_update(table, changed), {"row_id": row.id, **params})
+            _update(table, changed).run(connection, {"row_id": row.id, **params})
     call.stored = state
 
 
@@ -704,9 +697,9 @@ def save_answer(
     if exists:
         if value is not None:  # an answer replaces a "no answer", never the other way round
             change = _CHANGE_ANSWER if text is None else _CHANGE_ANSWER_AND_TEXT
-            session.connection().execute(change, params)
+            change.run(session.connection(), params)
     else:
-        session.connection().execute(_INSERT_ANSWER, params)
+        _INSERT_ANSWER.run(session.connection(), params)
     if flow is not None:
         raise_for_answer(session, flow, member_id, question_id, value, now, office_id=office_id)
 
