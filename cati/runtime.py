@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from cati.config import Settings
@@ -41,3 +42,16 @@ class Runtime:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """One unit of work on a Core connection, without an ORM session (the webhooks'
+        turns, where the session's own bookkeeping cost more CPU than the statements,
+        scripts/bench_ivr_cpu.py): committed when the block ends, rolled back if it raises."""
+        bind = self.session_factory.kw["bind"]
+        if isinstance(bind, Connection):  # sessions bound to one connection (the tests')
+            with bind.begin_nested():
+                yield bind
+            return
+        with bind.begin() as connection:
+            yield connection

@@ -122,9 +122,9 @@ def _settle(runtime: Runtime, state: CallState, report: ReapReport) -> None:
         params["CallDuration"] = str(state.duration_s)
     if state.answered_by:
         params["AnsweredBy"] = state.answered_by
-    with runtime.transaction() as session:
+    with runtime.connection() as connection:
         apply_call_status(
-            session,
+            connection,
             load_flows(settings.flows_dir),
             params,
             policy=settings.calling_policy,

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -82,44 +82,64 @@ def raise_for_answer(
     *,
     office_id: int | None = None,
 ) -> int | None:
-    """Raise (or add a reason to) the member's follow-up when this answer calls for one, as
-    the flow declares; the follow-up's id, or None (no query is made then). Reasons are only
-    ever added: a corrected answer leaves the follow-up for the office to close. The
-    member's office is read unless the caller gives it (`office_id`).
-
-    The contact question's answer (`CONTACT_CONSENT`) is recorded on the follow-up as
-    `contact_allowed` instead."""
-    if question_id == CONTACT_CONSENT and flow.contact_consent is not None:
-        return record_contact_choice(session, member_id, value, now) if value else None
-    if question_id not in {q.id for q in flow.questions}:
-        return None
-    reason = flow.question(question_id).follow_up_reason(value)
-    if reason is None:
-        return None
-    if office_id is None:
-        office_id = session.scalar(select(Member.office_id).where(Member.id == member_id))
-    return _raise(session, FollowUp.member_id, member_id, office_id, [(reason, question_id)], now)
+    """`answer_follow_up` in the session's unit of work (what it added is flushed first)."""
+    if session.new:
+        session.flush()
+    return answer_follow_up(
+        session.connection(), deadlines(session), flow, member_id, question_id, value, now,
+        office_id=office_id,
+    )  # fmt: skip
 
 
-# Built once: the IVR's last turn records it (building an ORM update there cost more than
-# the rest of the turn, scripts/bench_ivr_cpu.py).
+# Built once: the IVR's turns run them (building an ORM statement there cost more than the
+# rest of the turn, scripts/bench_ivr_cpu.py).
 _CONTACT_CHOICE = Prepared(
     update(FollowUp.__table__)
     .where(FollowUp.__table__.c.member_id == bindparam("member"))
     .values(contact_allowed=bindparam("allowed"), updated_at=bindparam("at"))
     .returning(FollowUp.__table__.c.id)
 )
+_OFFICE_OF_MEMBER = Prepared(
+    select(Member.__table__.c.office_id).where(Member.__table__.c.id == bindparam("member"))
+)
 
 
-def record_contact_choice(
-    session: Session, member_id: int, value: str, now: datetime
+def answer_follow_up(
+    connection: Connection,
+    policy: DeadlinePolicy,
+    flow: Flow,
+    member_id: int,
+    question_id: str,
+    value: str | None,
+    now: datetime,
+    *,
+    office_id: int | None = None,
 ) -> int | None:
-    """The citizen's answer to the contact question: `contact_allowed` is true on YES, false
-    on anything else. The member's follow-up id, or None when it has none."""
-    changed = _CONTACT_CHOICE.rows(
-        session.connection(), {"member": member_id, "allowed": value == YES, "at": now}
+    """Raise (or add a reason to) the member's follow-up when this answer calls for one, as
+    the flow declares; the follow-up's id, or None (no query is made then). Reasons are only
+    ever added: a corrected answer leaves the follow-up for the office to close. The
+    member's office is read unless the caller gives it (`office_id`); the deadline is the
+    `policy`'s.
+
+    The contact question's answer (`CONTACT_CONSENT`) is recorded on the follow-up as
+    `contact_allowed` instead."""
+    if question_id == CONTACT_CONSENT and flow.contact_consent is not None:
+        if not value:
+            return None
+        changed = _CONTACT_CHOICE.rows(
+            connection, {"member": member_id, "allowed": value == YES, "at": now}
+        )
+        return changed[0][0] if changed else None
+    if question_id not in {q.id for q in flow.questions}:
+        return None
+    reason = flow.question(question_id).follow_up_reason(value)
+    if reason is None:
+        return None
+    if office_id is None:
+        office_id = _OFFICE_OF_MEMBER.rows(connection, {"member": member_id})[0][0]
+    return _raise(
+        connection, policy, FollowUp.member_id, member_id, office_id, [(reason, question_id)], now
     )
-    return changed[0][0] if changed else None
 
 
 def raise_for_hotline_message(session: Session, message_id: int, now: datetime) -> int:
@@ -134,8 +154,10 @@ def raise_for_hotline_message(session: Session, message_id: int, now: datetime) 
             .order_by(Case.returned_at.desc().nulls_last(), Case.id.desc())
             .limit(1)
         )
+    session.flush()  # the message first (the follow-up's foreign key)
     return _raise(
-        session,
+        session.connection(),
+        deadlines(session),
         FollowUp.hotline_message_id,
         message_id,
         office_id,
@@ -149,24 +171,23 @@ def raise_for_counter_comment(
 ) -> int:
     """A counter rating's typed comment (the comment question, or what went wrong after a low
     score) becomes the rating's follow-up (`comment`) for its office; raised once."""
-    return _raise(session, FollowUp.counter_rating_id, rating_id, office_id,
-                  [(COMMENT, "counter")], now)  # fmt: skip
+    session.flush()  # the rating first (the follow-up's foreign key)
+    return _raise(session.connection(), deadlines(session), FollowUp.counter_rating_id,
+                  rating_id, office_id, [(COMMENT, "counter")], now)  # fmt: skip
 
 
 def _raise(
-    session: Session,
+    connection: Connection,
+    policy: DeadlinePolicy,
     source_column,
     source_id: int,
     office_id: int | None,
     reasons: Iterable[tuple[str, str]],
     now: datetime,
 ) -> int:
-    """Raise the follow-up of a source (once) with its reasons, with statements built once per
-    database kind and source, run on the session's connection: an IVR turn raising one must
-    not pay for building them and their cache keys (scripts/bench_ivr_cpu.py)."""
-    if session.new:
-        session.flush()  # a source added and not yet flushed goes first (its foreign key)
-    connection = session.connection()
+    """Raise the follow-up of a source (once) with its reasons, with statements compiled once
+    per database kind and source: an IVR turn raising one must not pay for building them and
+    their cache keys (scripts/bench_ivr_cpu.py)."""
     raise_, find, audit, add_reason = _raise_statements(connection.dialect.name, source_column.key)
     created = raise_.rows(
         connection,
@@ -175,7 +196,7 @@ def _raise(
             "office": office_id,
             "new": Status.NEW.value,
             "raised": now,
-            "due": deadlines(session).due_at(now),
+            "due": policy.due_at(now),
             "updated": now,
         },
     )
@@ -184,7 +205,6 @@ def _raise(
         audit.run(connection, {"fid": follow_up_id, "at": now, "new": Status.NEW.value})
     for reason, source in reasons:
         add_reason.run(connection, {"fid": follow_up_id, "why": reason, "src": source, "at": now})
-    session.flush()
     return follow_up_id
 
 

@@ -33,6 +33,7 @@ from cati.domain.flow import (
     NoAnswer,
     classify_interview,
 )
+from cati.domain.follow_ups import DeadlinePolicy
 from cati.models import (
     Answer,
     Attempt,
@@ -48,7 +49,8 @@ from cati.models import (
 )
 from cati.phone import normalize_phone
 from cati.services.dialer import plan_next_call, round_ends_at
-from cati.services.follow_ups import raise_for_answer, raise_for_hotline_message
+from cati.services.follow_ups import answer_follow_up, raise_for_hotline_message
+from cati.services.follow_ups import deadlines as deadlines_of
 from cati.services.interviews import OPT_OUT_REASON, interview_ending
 
 FINAL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -58,11 +60,12 @@ MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_
 log = logging.getLogger(__name__)
 
 
-# A webhook turn (voice, gather, recording, status) reads and writes plain rows on the
-# session's connection with statements built and compiled once (`Prepared`): no identity map,
-# no unit-of-work flush and no per-statement execution machinery (scripts/bench_ivr_cpu.py:
-# the ORM's load and flush, then SQLAlchemy's execution of each statement, were most of a
-# turn's CPU), the interview's ending and the call's last status included.
+# A webhook turn (voice, gather, recording, status) reads and writes plain rows on a Core
+# connection, without an ORM session, with statements built and compiled once (`Prepared`):
+# no identity map, no unit-of-work flush and no per-statement execution machinery
+# (scripts/bench_ivr_cpu.py: the ORM's load and flush, then the session's bookkeeping and
+# SQLAlchemy's execution of each statement, were most of a turn's CPU), the interview's
+# ending and the call's last status included.
 _ATTEMPTS, _MEMBERS, _ANSWER_ROWS = Attempt.__table__, Member.__table__, Answer.__table__
 _ROUNDS, _CASES, _OFFICES = Round.__table__, Case.__table__, Office.__table__
 # What a turn may change of the attempt and of the member, in the order of `_CALL`'s columns.
@@ -279,16 +282,16 @@ def _refusal(call: _Call, flows: Mapping[str, Flow]) -> str | None:
 
 
 def start_turn(
-    session: Session,
+    connection: Connection,
     flows: Mapping[str, Flow],
     attempt_id: int,
     call_sid: str,
     *,
     tz,
     now: datetime,
+    deadlines: DeadlinePolicy,
 ) -> Turn:
     """The call was answered: greet (or welcome back) and ask the first open question."""
-    connection = session.connection()
     call = _attempt_for(connection, attempt_id, call_sid)
     if call is None:
         return Turn([], None)
@@ -300,11 +303,11 @@ def start_turn(
     if attempt.status not in FINAL_STATUSES:
         attempt.status = "in-progress"
     member.status = MemberStatus.IN_PROGRESS.value if run.outcome is None else member.status
-    return _record(session, call, run, saved, run.start(), now)
+    return _record(connection, deadlines, call, run, saved, run.start(), now)
 
 
 def key_turn(
-    session: Session,
+    connection: Connection,
     flows: Mapping[str, Flow],
     attempt_id: int,
     call_sid: str,
@@ -314,6 +317,7 @@ def key_turn(
     *,
     tz,
     now: datetime,
+    deadlines: DeadlinePolicy,
 ) -> Turn:
     """A key (or silence) for `question_id` asked for the `tries`-th time.
 
@@ -321,7 +325,6 @@ def key_turn(
     a late one: it changes nothing and the current question is asked again. One for a call
     that has ended or a member already final changes nothing either (see `_refusal`).
     """
-    connection = session.connection()
     call = _attempt_for(connection, attempt_id, call_sid)
     if call is None:
         return Turn([], None)
@@ -330,14 +333,14 @@ def key_turn(
     attempt = call.attempt
     run, saved = _run(flows, call, tz)
     if run.current is None:
-        return _record(session, call, run, saved, run.start(), now)
+        return _record(connection, deadlines, call, run, saved, run.start(), now)
     if run.current.id != question_id or attempt.tries != tries:
-        return _record(session, call, run, saved, run.press("*"), now)
-    return _record(session, call, run, saved, run.press(digits), now)
+        return _record(connection, deadlines, call, run, saved, run.press("*"), now)
+    return _record(connection, deadlines, call, run, saved, run.press(digits), now)
 
 
 def recording_turn(
-    session: Session,
+    connection: Connection,
     flows: Mapping[str, Flow],
     attempt_id: int,
     call_sid: str,
@@ -346,6 +349,7 @@ def recording_turn(
     *,
     tz,
     now: datetime,
+    deadlines: DeadlinePolicy,
 ) -> Turn:
     """A voice comment has been recorded: keep its URL and close the interview.
 
@@ -355,7 +359,6 @@ def recording_turn(
     same call saved, when that answer has none yet and the round's personal data has not
     been erased (a replay brings the same URL, so it cannot change one already kept).
     """
-    connection = session.connection()
     call = _attempt_for(connection, attempt_id, call_sid)
     if call is None:
         return Turn([], None)
@@ -370,11 +373,11 @@ def recording_turn(
     if refused:
         return Turn([], None, refused=refused)
     run, saved = _run(flows, call, tz)
-    return _record(session, call, run, saved, run.start(), now)
+    return _record(connection, deadlines, call, run, saved, run.start(), now)
 
 
 def apply_call_status(
-    session: Session,
+    connection: Connection,
     flows: Mapping[str, Flow],
     params: Mapping[str, str],
     *,
@@ -395,7 +398,6 @@ def apply_call_status(
     status = params.get("CallStatus", "")
     if not call_sid:
         return False
-    connection = session.connection()
     final = status in FINAL_STATUSES
     found = _status_of(connection, call_sid, final)
     # The callback can beat the dialer's commit of the call id: bind it by the attempt named
@@ -590,7 +592,8 @@ def _context(office, procedure, returned_at: datetime | None, tz) -> dict[str, s
 
 
 def _record(
-    session: Session,
+    connection: Connection,
+    deadlines: DeadlinePolicy,
     call: _Call,
     run: FlowRun,
     saved: set[str],
@@ -602,13 +605,12 @@ def _record(
     `saved` names the questions that already have a row, so that no query is needed to
     choose between inserting and updating an answer."""
     attempt, member = call.attempt, call.member
-    connection = session.connection()
     ending = None
     for event in events:
         if isinstance(event, Answered | NoAnswer):
             value = event.value if isinstance(event, Answered) else None
-            save_answer(
-                session,
+            write_answer(
+                connection,
                 member.id,
                 attempt.id,
                 event.question_id,
@@ -617,6 +619,7 @@ def _record(
                 exists=event.question_id in saved,
                 flow=run.flow,
                 office_id=member.office_id,
+                deadlines=deadlines,
             )
         elif isinstance(event, Finished):
             ending = event.outcome
@@ -681,27 +684,47 @@ def save_answer(
     text: str | None = None,
     office_id: int | None = None,
 ) -> None:
-    """Save an answer ('0' don't know; None, no answer), or change it when `exists` says the
-    member already has a row for the question. Shared by the IVR, the console and the web.
-    With the `flow`, an answer it declares a follow-up for raises the member's follow-up (for
-    `office_id`, the member's office, read when not given); `text` is a comment typed for a
-    `record` question (the web), kept with its answer.
-
-    The row is written at once on the session's connection (Core, no flush of its own);
+    """`write_answer` in the session's unit of work, for the console, the web and SMS:
     objects the caller has added and not yet flushed are flushed first, so rows keep the
     order in which they were made."""
     if session.new:
         session.flush()
+    write_answer(
+        session.connection(), member_id, attempt_id, question_id, value, now, exists=exists,
+        flow=flow, text=text, office_id=office_id, deadlines=deadlines_of(session),
+    )  # fmt: skip
+
+
+def write_answer(
+    connection: Connection,
+    member_id: int,
+    attempt_id: int,
+    question_id: str,
+    value: str | None,
+    now: datetime,
+    *,
+    exists: bool,
+    deadlines: DeadlinePolicy,
+    flow: Flow | None = None,
+    text: str | None = None,
+    office_id: int | None = None,
+) -> None:
+    """Save an answer ('0' don't know; None, no answer), or change it when `exists` says the
+    member already has a row for the question. Shared by the IVR, the console and the web.
+    With the `flow`, an answer it declares a follow-up for raises the member's follow-up (for
+    `office_id`, the member's office, read when not given; due as `deadlines` say); `text`
+    is a comment typed for a `record` question (the web), kept with its answer."""
     params = {"m": member_id, "q": question_id, "v": value, "a": attempt_id, "at": now}
     params["text"] = text
     if exists:
         if value is not None:  # an answer replaces a "no answer", never the other way round
-            change = _CHANGE_ANSWER if text is None else _CHANGE_ANSWER_AND_TEXT
-            change.run(session.connection(), params)
+            (_CHANGE_ANSWER if text is None else _CHANGE_ANSWER_AND_TEXT).run(connection, params)
     else:
-        _INSERT_ANSWER.run(session.connection(), params)
+        _INSERT_ANSWER.run(connection, params)
     if flow is not None:
-        raise_for_answer(session, flow, member_id, question_id, value, now, office_id=office_id)
+        answer_follow_up(
+            connection, deadlines, flow, member_id, question_id, value, now, office_id=office_id
+        )
 
 
 def _int(value: Any) -> int | None:
@@ -744,7 +767,10 @@ def inbound_turn(
         member.attempt_count += 1
         session.add(attempt)
         session.flush()
-    return start_turn(session, flows, attempt.id, call_sid, tz=tz, now=now)
+    return start_turn(
+        session.connection(), flows, attempt.id, call_sid, tz=tz, now=now,
+        deadlines=deadlines_of(session),
+    )  # fmt: skip
 
 
 def _open_membership(session: Session, phone: str | None, now: datetime) -> Member | None:

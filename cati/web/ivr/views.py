@@ -105,8 +105,14 @@ def polite_goodbye(error):
 def voice():
     """Twilio fetches this when the citizen picks up an outbound call."""
     return _turn(
-        lambda session, flows, tz, now: start_turn(
-            session, flows, _arg_int("attempt"), request.form.get("CallSid", ""), tz=tz, now=now
+        lambda connection, flows, tz, now, deadlines: start_turn(
+            connection,
+            flows,
+            _arg_int("attempt"),
+            request.form.get("CallSid", ""),
+            tz=tz,
+            now=now,
+            deadlines=deadlines,
         )
     )
 
@@ -115,8 +121,8 @@ def voice():
 def gather():
     """A key pressed (Digits) or silence (no Digits) for the question in the URL."""
     return _turn(
-        lambda session, flows, tz, now: key_turn(
-            session,
+        lambda connection, flows, tz, now, deadlines: key_turn(
+            connection,
             flows,
             _arg_int("attempt"),
             request.form.get("CallSid", ""),
@@ -125,6 +131,7 @@ def gather():
             request.form.get("Digits"),
             tz=tz,
             now=now,
+            deadlines=deadlines,
         )
     )
 
@@ -133,8 +140,8 @@ def gather():
 def recording():
     """The voice comment has been recorded."""
     return _turn(
-        lambda session, flows, tz, now: recording_turn(
-            session,
+        lambda connection, flows, tz, now, deadlines: recording_turn(
+            connection,
             flows,
             _arg_int("attempt"),
             request.form.get("CallSid", ""),
@@ -142,6 +149,7 @@ def recording():
             request.form.get("RecordingUrl"),
             tz=tz,
             now=now,
+            deadlines=deadlines,
         )
     )
 
@@ -150,9 +158,9 @@ def recording():
 def status():
     """Status callbacks of every call: may come twice or out of order."""
     runtime = get_runtime()
-    with runtime.transaction() as session:
+    with runtime.connection() as connection:
         apply_call_status(
-            session,
+            connection,
             load_flows(runtime.settings.flows_dir),
             request.form,
             policy=runtime.settings.calling_policy,
@@ -177,13 +185,14 @@ def inbound():
     form = request.form
     settings = get_runtime().settings
     return _turn(
-        lambda session, flows, tz, now: inbound_turn(
+        lambda session, flows, tz, now, _deadlines: inbound_turn(
             session, flows, form.get("CallSid", ""), form.get("From", ""),
             settings.telephony, tz=tz, now=now,
         ),
         on_unknown=lambda: unknown_caller_twiml(
             HOTLINE_UNKNOWN, f"{settings.public_url}/ivr/hotline-message"
         ),
+        orm=True,
     )  # fmt: skip
 
 
@@ -226,13 +235,18 @@ def amd():
     return Response(status=204)
 
 
-def _turn(use_case, on_unknown=lambda: goodbye_twiml(SORRY)) -> Response:
-    """Run one turn of an interview in a transaction and answer its TwiML."""
+def _turn(use_case, on_unknown=lambda: goodbye_twiml(SORRY), *, orm: bool = False) -> Response:
+    """Run one turn of an interview in a transaction and answer its TwiML: on a Core
+    connection, or in an ORM session for a use case that needs one (`orm`)."""
     runtime = get_runtime()
     settings = runtime.settings
-    with runtime.transaction() as session:
+    with runtime.transaction() if orm else runtime.connection() as unit:
         turn: Turn = use_case(
-            session, load_flows(settings.flows_dir), settings.timezone, runtime.clock()
+            unit,
+            load_flows(settings.flows_dir),
+            settings.timezone,
+            runtime.clock(),
+            settings.follow_up_deadlines,
         )
         if turn.refused:
             sid = request.form.get("CallSid")
