@@ -318,18 +318,26 @@ class Prepared:
 
     def rows(self, connection: Connection, params: dict[str, Any]) -> list[tuple]:
         """The rows of a SELECT (or of a RETURNING), each value as SQLAlchemy would read it."""
-        cursor = self._execute(connection, params)
-        rows = cursor.fetchall()
-        processors = self._compiled[connection.dialect.name][3]
+        rows = self.raw_rows(connection, params)
+        processors = self._compiled_for(connection.dialect)[3]
+        return [self._processed(row, processors) for row in rows] if processors else rows
+
+    def raw_rows(self, connection: Connection, params: dict[str, Any]) -> list[tuple]:
+        """The rows as the driver gives them, for a caller that reads only some of them
+        (`processed` makes one of them what `rows` would have given)."""
+        return self._execute(connection, params).fetchall()
+
+    def processed(self, connection: Connection, row: tuple) -> tuple:
+        return self._processed(row, self._compiled_for(connection.dialect)[3])
+
+    @staticmethod
+    def _processed(row: tuple, processors: list) -> tuple:
         if not processors:
-            return rows
-        processed = []
-        for row in rows:
-            values = list(row)
-            for index, process in processors:
-                values[index] = process(values[index])
-            processed.append(tuple(values))
-        return processed
+            return row
+        values = list(row)
+        for index, process in processors:
+            values[index] = process(values[index])
+        return tuple(values)
 
     def run(self, connection: Connection, params: dict[str, Any]) -> int:
         """Run an INSERT, UPDATE or DELETE; the number of rows it touched."""
@@ -337,10 +345,7 @@ class Prepared:
 
     def _execute(self, connection: Connection, params: dict[str, Any]):
         dialect = connection.dialect
-        try:
-            sql, names, binds, _ = self._compiled[dialect.name]
-        except KeyError:
-            sql, names, binds, _ = self._compiled[dialect.name] = self._compile(dialect)
+        sql, names, binds, _ = self._compiled_for(dialect)
         values = [params[name] if name in params else binds[name][1] for name in names]
         for index, (name, value) in enumerate(zip(names, values, strict=True)):
             process = binds[name][0]
@@ -352,6 +357,13 @@ class Prepared:
             notify(connection, cursor, sql, parameters, None, False)
         cursor.execute(sql, parameters)
         return cursor
+
+    def _compiled_for(self, dialect) -> tuple:
+        try:
+            return self._compiled[dialect.name]
+        except KeyError:
+            compiled = self._compiled[dialect.name] = self._compile(dialect)
+            return compiled
 
     def _compile(self, dialect) -> tuple:
         compiled = self.statement.compile(dialect=dialect)

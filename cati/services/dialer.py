@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session
 
+from cati.db import Prepared
 from cati.domain.calling import CallingPolicy, PastAttempt, RoundQueue
 from cati.domain.dispositions import (
     AttemptOutcome,
@@ -223,7 +224,7 @@ def schedule_next_call(
 
 
 # Built once: the IVR settles its calls with them (scripts/bench_ivr_cpu.py).
-_OUTCOMES = (
+_OUTCOMES = Prepared(
     select(Attempt.__table__.c.started_at, Attempt.__table__.c.outcome, Attempt.__table__.c.mode)
     .where(
         Attempt.__table__.c.member_id == bindparam("member_id"),
@@ -231,8 +232,8 @@ _OUTCOMES = (
     )
     .order_by(Attempt.__table__.c.started_at, Attempt.__table__.c.id)
 )
-_CALLING_ENDS = select(Round.__table__.c.calling_ends_at).where(
-    Round.__table__.c.id == bindparam("round_id")
+_CALLING_ENDS = Prepared(
+    select(Round.__table__.c.calling_ends_at).where(Round.__table__.c.id == bindparam("round_id"))
 )
 
 
@@ -256,17 +257,15 @@ def plan_next_call(
     interviewers' queue. Without a policy only the final-at-once case is settled. The round's
     `calling_ends_at` is read unless given.
     """
-    attempts = connection.execute(_OUTCOMES, {"member_id": member.id}).all()
-    outcomes = [AttemptOutcome(a.outcome) for a in attempts]
+    attempts = _OUTCOMES.rows(connection, {"member_id": member.id})  # started, outcome, mode
+    outcomes = [AttemptOutcome(outcome) for _, outcome, _ in attempts]
     next_at = None
     if not any(is_final_now(o) for o in outcomes):
         if policy is None:
             return {}
         if calling_ends_at is None:
-            calling_ends_at = connection.execute(
-                _CALLING_ENDS, {"round_id": member.round_id}
-            ).scalar_one()
-        history = [PastAttempt(a.started_at, a.outcome) for a in attempts]
+            calling_ends_at = _CALLING_ENDS.rows(connection, {"round_id": member.round_id})[0][0]
+        history = [PastAttempt(started_at, outcome) for started_at, outcome, _ in attempts]
         next_at = policy.next_attempt_at(
             history, now=now, round_ends_at=calling_ends_at, appointment_at=member.appointment_at
         )
@@ -278,7 +277,7 @@ def plan_next_call(
             "next_call_at": None,
         }
     changes: dict[str, Any] = {"status": MemberStatus.PENDING.value, "next_call_at": next_at}
-    robot_calls = [a for a in attempts if a.mode == "ivr"]
+    robot_calls = [mode for _, _, mode in attempts if mode == "ivr"]
     if (
         ivr_attempts is not None
         and member.mode == "ivr"

@@ -456,7 +456,7 @@ def apply_call_status(
 def _status_of(connection: Connection, call_sid: str, final: bool):
     """The call's attempt with all a final status needs (`_Call`), or its id and status."""
     if final:
-        return _call(_CALL_BY_SID.rows(connection, {"call_sid": call_sid}))
+        return _call(connection, _CALL_BY_SID, {"call_sid": call_sid})
     return next(iter(_STATUS_BY_CALL_ID.rows(connection, {"call_sid": call_sid})), None)
 
 
@@ -523,20 +523,24 @@ def _attempt_for(connection: Connection, attempt_id: int, call_sid: str) -> _Cal
     """The attempt, with what a turn needs of its member, round and case, and the member's
     saved answers, in one query (one row per answer: one round trip per webhook instead of
     five); None for an unknown attempt, or one bound to another call."""
-    call = _call(_CALL.rows(connection, {"attempt_id": attempt_id}))
+    call = _call(connection, _CALL, {"attempt_id": attempt_id})
     if call is None or not call_sid or call.attempt.provider_call_id not in (None, call_sid):
         return None  # unknown, or a signed URL replayed for another call
     return call
 
 
-def _call(rows) -> _Call | None:
-    """A `_Call` from `_CALL`'s rows (one per saved answer), or None without any."""
+def _call(connection: Connection, query: Prepared, params: dict[str, Any]) -> _Call | None:
+    """A `_Call` from the rows of `_CALL` or `_CALL_BY_SID` (one per saved answer: the call's
+    columns are read from the first, and only its values are converted), or None without
+    any."""
+    rows = query.raw_rows(connection, params)
     if not rows:
         return None
     (aid, language, sid, status, outcome, answered_by, duration_s, sip_code, ended_at,
      question_id, tries, member_id, round_id, office_id, phone, member_status, disposition,
      next_call_at, mode, appointment_at, flow, erased_at, calling_ends_at, office_code,
-     office_name, procedure_code, procedure_name, returned_at, _, _) = rows[0]  # fmt: skip
+     office_name, procedure_code, procedure_name, returned_at, _, _) = query.processed(
+         connection, rows[0])  # fmt: skip
     return _Call(
         CallAttempt(
             aid, language, sid, status, outcome, answered_by, duration_s, sip_code, ended_at,
