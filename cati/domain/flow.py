@@ -140,7 +140,10 @@ class Question:
         return self.type in CORE_TYPES
 
     def option(self, key: str) -> Option | None:
-        return next((o for o in self.options if o.key == key), None)
+        for option in self.options:  # a loop: called for every saved answer at every turn
+            if option.key == key:
+                return option
+        return None
 
 
 @dataclass(frozen=True)
