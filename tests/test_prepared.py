@@ -1,6 +1,7 @@
 """`cati.db.Prepared`: a Core statement compiled once and run on the driver's cursor reads
 and writes exactly what SQLAlchemy's own execution would, in the connection's transaction,
-on SQLite and PostgreSQL."""
+on SQLite and PostgreSQL; and `Runtime.connection()`, the unit of work the webhooks run
+them in."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from sqlalchemy import bindparam, event, insert, select, update
 
 from cati.db import Prepared
 from cati.models import OptOut
+from cati.runtime import Runtime
+from tests.conftest import fresh_session_factory
 
 OPT_OUTS = OptOut.__table__
 AT = datetime(2026, 12, 7, 8, 30, 15, 123456, tzinfo=UTC)
@@ -80,3 +83,22 @@ def test_listeners_hear_of_each_statement(connection):
     finally:
         event.remove(connection, "before_cursor_execute", record)
     assert heard == ["INSERT", "SELECT"]
+
+
+def test_a_runtimes_connection_commits_its_block_or_nothing(tmp_path):
+    """`Runtime.connection()`, the webhooks' unit of work: what the block wrote is committed
+    when it ends, and nothing of it when it raises."""
+    with fresh_session_factory(tmp_path) as factory:
+        runtime = Runtime(None, factory)
+        with runtime.connection() as connection:
+            ADD.run(connection, {"phone": "+84912000201", "at": AT})
+        with pytest.raises(RuntimeError), runtime.connection() as connection:
+            ADD.run(connection, {"phone": "+84912000202", "at": AT})
+            raise RuntimeError("the turn failed")
+        with runtime.connection() as connection:
+            kept = {
+                phone
+                for phone in ("+84912000201", "+84912000202")
+                if READ.rows(connection, {"phone": phone})
+            }
+    assert kept == {"+84912000201"}
