@@ -169,7 +169,9 @@ def test_a_later_visit_is_a_new_attempt(app, client, web, session, runtime):
     client2 = create_app(later, {"TESTING": True}).test_client()
     post(client2, token, "staff_attitude", "7")
     session.expire_all()
-    attempts = session.scalars(select(Attempt).where(Attempt.member_id == member.id)).all()
+    attempts = session.scalars(
+        select(Attempt).where(Attempt.member_id == member.id).order_by(Attempt.id)
+    ).all()
     assert [(a.mode, a.status) for a in attempts] == [("web", "completed"), ("web", "in-progress")]
 
 
